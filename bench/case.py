@@ -1,0 +1,152 @@
+"""One benchmark case: pretrained model -> method's masks -> finetune -> metrics, as one row."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from bench import data, recipes
+from bench.context import build_context
+from bench.data.loaders import calibration_batch, make_loader
+from bench.masks import apply, enforcer, validate
+from bench.methods import BrokenMethodError, Method, discover
+from bench.metrics import latency as latency_metric
+from bench.metrics.macs import layer_counts
+from bench.metrics.size import compression, count_params
+from bench.train import Evaluation, evaluate, train
+from bench.zoo import PretrainedSpec, Zoo
+
+
+@dataclass(frozen=True)
+class Case:
+    """The coordinates of one case; everything else is held fixed by the bench."""
+
+    method: str
+    dataset: str
+    arch: str
+    ratio: float
+    seed: int = 0
+    pretrain: str = ""  # pretraining recipe name; empty: the dataset's default
+    finetune: str = ""  # finetuning recipe name; empty: the dataset's default
+    pretrain_seed: int = 0  # seed of the pretrained weights (a confounder when varied)
+    include_classifier: bool = False
+    calibration_size: int = 128
+
+    @property
+    def id(self) -> str:
+        """Test id: method-dataset-arch-ratio-seed, plus any non-default condition."""
+        parts = [self.method, self.dataset, self.arch, f"r{self.ratio:g}", f"s{self.seed}"]
+        if self.pretrain:
+            parts.append(f"pre={self.pretrain}")
+        if self.finetune:
+            parts.append(f"ft={self.finetune}")
+        if self.pretrain_seed:
+            parts.append(f"ps{self.pretrain_seed}")
+        return "-".join(parts)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass
+class BenchEnv:
+    """Per-process state shared by the cases: the zoo, the methods and cached dense figures."""
+
+    zoo: Zoo
+    methods_dir: str | None = None
+    device: str = "cpu"
+    measure_latency: bool = True
+    parallel: bool = False  # other workers running: latency is flagged as taken under load
+    _methods: dict[str, Method] | None = None
+    _dense: dict[str, dict] = field(default_factory=dict)
+
+    def methods(self) -> dict[str, Method]:
+        """Methods discovered once per process."""
+        if self._methods is None:
+            self._methods = discover(self.methods_dir)
+        return self._methods
+
+    def method(self, name: str) -> Method:
+        """A loaded method, or an error carrying why it is broken."""
+        found = self.methods()
+        if name not in found:
+            raise KeyError(f"unknown method {name!r}; valid names: {', '.join(sorted(found))}")
+        method = found[name]
+        if not method.ok:
+            raise BrokenMethodError(f"method {name!r} is broken: {method.error}")
+        return method
+
+
+def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
+    """Run `case`, filling `row` as it goes (so a failure keeps what was learnt), and return it."""
+    row.update(asdict(case), case_id=case.id)
+    method = env.method(case.method)
+    row["method_hash"] = method.source_hash
+    ds = data.get(case.dataset)
+    pre_recipe = recipes.get(case.pretrain or ds.pretrain_recipe)
+    ft_recipe = recipes.get(case.finetune or ds.finetune_recipe)
+    row.update(pretrain_recipe=case.pretrain or ds.pretrain_recipe,
+               finetune_recipe=case.finetune or ds.finetune_recipe,
+               pretrain_recipe_key=pre_recipe.key, recipe_key=ft_recipe.key)
+    train_set, test_set = data.load(case.dataset, env.zoo.data_root)
+    pretrained = env.zoo.get(PretrainedSpec(case.dataset, case.arch, pre_recipe, case.pretrain_seed))
+    row["pretrained_key"] = pretrained.spec.key
+    test_loader = make_loader(test_set, ds.eval_batch_size, shuffle=False)
+    model = pretrained.build().to(env.device)
+    row.update(_dense_figures(env, pretrained.spec.key, model, test_loader, ds))
+
+    torch.manual_seed(case.seed)
+    batch = calibration_batch(train_set, case.calibration_size, case.seed)
+    ctx = build_context(model, case.ratio, batch, case.seed, case.include_classifier)
+    row["keep_fraction"] = ctx.keep_fraction
+    masks = method.prune(model, case.ratio, ctx)
+    validate(masks, model, case.method, method.attributes.get("ALLOW_EMPTY_LAYERS", False))
+    masks = {k: v.to(env.device) for k, v in masks.items()}
+    apply(model, masks)
+    model.zero_grad(set_to_none=True)
+
+    row["epochs"] = []
+    if not all(bool(m.all()) for m in masks.values()):  # nothing pruned: the dense model as is
+        loader = make_loader(train_set, ft_recipe.batch_size, shuffle=True, seed=case.seed)
+        logs = train(model, loader, ft_recipe, device=env.device,
+                     after_step=enforcer(model, masks), seed=case.seed)
+        row["epochs"] = [asdict(log) for log in logs]
+    result = evaluate(model, test_loader, env.device)
+    row.update(_model_figures(env, model, result, ds, masks))
+    if row.get("latency_ms") and row.get("latency_dense_ms"):
+        row["speedup_measured"] = row["latency_dense_ms"] / row["latency_ms"]
+    return row
+
+
+def _dense_figures(env: BenchEnv, key: str, model, test_loader, ds) -> dict:
+    """Accuracy, MACs and latency of the dense pretrained model, once per process and key."""
+    if key not in env._dense:
+        result = evaluate(model, test_loader, env.device)
+        figures = {"top1_dense": result.top1, "top5_dense": result.top5}
+        if env.measure_latency:
+            figures["latency_dense_ms"] = latency_metric.measure(model, ds.input_shape).median_ms
+        env._dense[key] = figures
+    return dict(env._dense[key])
+
+
+def _model_figures(env: BenchEnv, model, result: Evaluation, ds, masks) -> dict:
+    total, nonzero = count_params(model)
+    layers = layer_counts(model, ds.input_shape)
+    macs, macs_nonzero = sum(c.macs for c in layers), sum(c.macs_nonzero for c in layers)
+    figures = {
+        "top1": result.top1, "top5": result.top5, "loss": result.loss,
+        "eval_examples": result.examples,
+        "params_total": total, "params_nonzero": nonzero,
+        "compression": compression(total, nonzero), "sparsity": 1 - nonzero / total,
+        "macs_total": macs, "macs_nonzero": macs_nonzero,
+        "speedup_theoretical": macs / macs_nonzero if macs_nonzero else float("inf"),
+        "layers": [asdict(c) | {"sparsity": c.sparsity, "pruned": f"{c.name}.weight" in masks}
+                   for c in layers],
+        "device": str(env.device), "threads": torch.get_num_threads(),
+        "latency_parallel": env.parallel,
+    }
+    if env.measure_latency:
+        lat = latency_metric.measure(model, ds.input_shape)
+        figures.update(latency_ms=lat.median_ms, latency_iqr_ms=lat.iqr_ms)
+    return figures

@@ -1,0 +1,90 @@
+"""What a pruning method is given: prunable weights, the fraction to keep, data and a seeded RNG."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from bench.models import classifier_name
+
+PRUNABLE_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+class UnreachableCompressionError(ValueError):
+    """The target compression needs more than every prunable weight removed."""
+
+
+@dataclass
+class PruneContext:
+    """Inputs a method may use; methods read it and never need to re-derive these."""
+
+    model: nn.Module
+    compression: float
+    prunable: dict[str, nn.Parameter]
+    keep_fraction: float
+    batch: tuple[Tensor, Tensor]
+    loss_fn: Callable[[Tensor, Tensor], Tensor]
+    generator: torch.Generator
+    classifier: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the model's parameters (methods compute there, without copies)."""
+        return next(self.model.parameters()).device
+
+
+def prunable_parameters(model: nn.Module, include_classifier: bool = False) -> dict[str, nn.Parameter]:
+    """Weights of the convolution and linear layers, keyed as in `model.named_parameters()`;
+    the classifier's weight is left out unless `include_classifier`."""
+    skip = None if include_classifier else classifier_name(model)
+    out = {}
+    for name, module in model.named_modules():
+        if isinstance(module, PRUNABLE_TYPES) and name != skip:
+            out[f"{name}.weight" if name else "weight"] = module.weight
+    return out
+
+
+def keep_fraction(model: nn.Module, prunable: dict[str, Tensor], compression: float) -> float:
+    """Fraction of prunable weights to keep so that the whole model, all parameters counted,
+    reaches `compression` = total / nonzero (ShrinkBench's fraction_to_keep)."""
+    if compression < 1:
+        raise ValueError(f"compression must be >= 1 (total / kept), got {compression}")
+    total = sum(p.numel() for p in model.parameters())
+    prunable_size = sum(p.numel() for p in prunable.values())
+    if prunable_size == 0:
+        raise UnreachableCompressionError("the model has no prunable weights")
+    fixed = total - prunable_size
+    fraction = (total / compression - fixed) / prunable_size
+    if fraction <= 0:
+        raise UnreachableCompressionError(
+            f"compression {compression:g}x is out of reach: {fixed:,} of {total:,} parameters are "
+            f"not prunable, so at most {total / max(fixed, 1):.2f}x is possible; ask for less, "
+            "or make more layers prunable (e.g. include the classifier)"
+        )
+    return min(1.0, fraction)
+
+
+def build_context(
+    model: nn.Module,
+    compression: float,
+    batch: tuple[Tensor, Tensor],
+    seed: int,
+    include_classifier: bool = False,
+) -> PruneContext:
+    """A PruneContext for `model` at `compression` with a calibration `batch` and a seeded RNG."""
+    prunable = prunable_parameters(model, include_classifier)
+    device = next(model.parameters()).device
+    return PruneContext(
+        model=model,
+        compression=compression,
+        prunable=prunable,
+        keep_fraction=keep_fraction(model, prunable, compression),
+        batch=(batch[0].to(device), batch[1].to(device)),
+        loss_fn=nn.CrossEntropyLoss(),
+        generator=torch.Generator(device=device).manual_seed(seed),
+        classifier=classifier_name(model),
+    )

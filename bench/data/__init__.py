@@ -1,0 +1,80 @@
+"""Dataset registry: named, versioned datasets with their shapes, sources and default recipes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+from bench.registry import Registry
+
+Splits = tuple[Dataset, Dataset]
+
+
+class DatasetUnavailableError(RuntimeError):
+    """The dataset's files are not on disk; the message says which files to put where."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a case needs to know about a dataset, and how to load its train and test splits."""
+
+    name: str
+    num_classes: int
+    input_shape: tuple[int, int, int]  # (channels, height, width) as the model sees it
+    train_size: int
+    test_size: int
+    source: str  # where the files come from, for listings
+    load: Callable[[Path | None], Splits]  # data root -> (train, test); root is None if embedded
+    embedded: bool = False
+    pretrain_recipe: str = "pretrain-small"
+    finetune_recipe: str = "finetune-small"
+    eval_batch_size: int = 256
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    """Add a dataset to the registry."""
+    return DATASETS.register(spec.name, spec)
+
+
+def get(name: str) -> DatasetSpec:
+    """The dataset spec named `name` (the error lists the valid names)."""
+    _load_builtin()
+    return DATASETS.get(name)
+
+
+def names() -> list[str]:
+    """All registered dataset names."""
+    _load_builtin()
+    return DATASETS.names()
+
+
+def data_root(explicit: str | os.PathLike | None = None) -> Path:
+    """The folder holding on-disk datasets: the explicit value, else $BENCH_DATA, else ~/data."""
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(os.environ.get("BENCH_DATA", "~/data")).expanduser()
+
+
+@lru_cache(maxsize=8)
+def load(name: str, root: Path | None = None) -> Splits:
+    """Train and test splits of dataset `name`, loaded once per process."""
+    spec = get(name)
+    return spec.load(None if spec.embedded else data_root(root))
+
+
+_builtin_loaded = False
+
+
+def _load_builtin() -> None:
+    global _builtin_loaded
+    if not _builtin_loaded:
+        _builtin_loaded = True
+        from bench.data import disk, embedded  # noqa: F401  (registers on import)

@@ -1,0 +1,1 @@
+"""Datasets kept on the user's disk under the data root (torchvision formats)."""

@@ -1,0 +1,61 @@
+"""Masks: validated against the model, applied, and enforced so pruned weights stay exactly zero."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+
+class InvalidMaskError(ValueError):
+    """A method returned masks that do not fit the model; the message names method and parameter."""
+
+
+def validate(masks: object, model: nn.Module, method: str, allow_empty_layers: bool = False) -> None:
+    """Check that `masks` maps parameter names of `model` to boolean tensors of equal shape and
+    that no layer is pruned away entirely (unless `allow_empty_layers`)."""
+    if not isinstance(masks, dict):
+        raise InvalidMaskError(f"method {method!r} returned {type(masks).__name__}, "
+                               "not a dict of parameter name -> bool tensor")
+    params = dict(model.named_parameters())
+    for name, mask in masks.items():
+        where = f"method {method!r}, parameter {name!r}"
+        if name not in params:
+            close = [p for p in params if p.endswith(str(name).split(".")[-1])][:5]
+            raise InvalidMaskError(f"{where}: the model has no such parameter "
+                                   f"(names as in model.named_parameters(), e.g. {close})")
+        if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+            kind = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+            raise InvalidMaskError(f"{where}: mask must be a bool tensor, got {kind}")
+        if mask.shape != params[name].shape:
+            raise InvalidMaskError(f"{where}: mask shape {tuple(mask.shape)} != parameter "
+                                   f"shape {tuple(params[name].shape)}")
+        if not allow_empty_layers and mask.numel() and not bool(mask.any()):
+            raise InvalidMaskError(f"{where}: every weight of the layer is pruned, which "
+                                   "disconnects the network; keep at least one weight or "
+                                   "declare ALLOW_EMPTY_LAYERS = True in the method")
+
+
+@torch.no_grad()
+def apply(model: nn.Module, masks: dict[str, Tensor]) -> None:
+    """Zero the pruned weights of `model` in place."""
+    params = dict(model.named_parameters())
+    for name, mask in masks.items():
+        params[name].mul_(mask.to(params[name].device, params[name].dtype))
+
+
+def enforcer(model: nn.Module, masks: dict[str, Tensor]) -> Callable[[], None]:
+    """A callable that re-zeroes pruned weights; run it after every optimizer step so that
+    gradients, momentum and weight decay cannot revive them. One fused multiply per step."""
+    params = dict(model.named_parameters())
+    targets = [params[name] for name, m in masks.items() if not bool(m.all())]
+    factors = [masks[name].to(params[name].device, params[name].dtype)
+               for name, m in masks.items() if not bool(m.all())]
+
+    @torch.no_grad()
+    def enforce() -> None:
+        if targets:
+            torch._foreach_mul_(targets, factors)
+
+    return enforce

@@ -1,0 +1,1 @@
+"""Metrics of a model as evaluated: size, MACs, latency (one module each)."""

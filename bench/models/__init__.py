@@ -1,0 +1,81 @@
+"""Architecture registry: pinned model definitions that adapt to a dataset's shape and classes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from bench.registry import Registry
+
+Builder = Callable[[tuple[int, int, int], int], nn.Module]  # (input_shape, num_classes) -> model
+
+
+class IncompatibleModelError(ValueError):
+    """The architecture cannot run on the dataset's input shape; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered architecture: its builder, a description and the inputs it accepts."""
+
+    name: str
+    build: Builder
+    description: str
+    min_size: int = 1  # smallest input height/width it accepts
+    max_size: int | None = None  # largest, for nets whose classifier is sized for small inputs
+
+
+MODELS: Registry[ModelSpec] = Registry("architecture")
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add an architecture to the registry."""
+    return MODELS.register(spec.name, spec)
+
+
+def get(name: str) -> ModelSpec:
+    """The architecture spec named `name` (the error lists the valid names)."""
+    _load_builtin()
+    return MODELS.get(name)
+
+
+def names() -> list[str]:
+    """All registered architecture names."""
+    _load_builtin()
+    return MODELS.names()
+
+
+def build(name: str, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+    """A freshly initialised `name` for inputs of `input_shape` (C, H, W) and `num_classes`."""
+    spec = get(name)
+    size = min(input_shape[1:])
+    if size < spec.min_size or (spec.max_size is not None and max(input_shape[1:]) > spec.max_size):
+        limit = f"{spec.min_size}..{spec.max_size or 'any'}"
+        raise IncompatibleModelError(
+            f"{name} does not fit inputs of shape {input_shape}: it takes images of {limit} "
+            "pixels a side; pick an architecture made for this resolution"
+        )
+    return spec.build(input_shape, num_classes)
+
+
+def classifier_name(model: nn.Module) -> str:
+    """Name of the model's classifier layer: its `classifier_name` attribute, else the last Linear."""
+    declared = getattr(model, "classifier_name", None)
+    if declared:
+        return declared
+    linears = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(model).__name__} has no Linear layer; set model.classifier_name")
+    return linears[-1]
+
+
+_builtin_loaded = False
+
+
+def _load_builtin() -> None:
+    global _builtin_loaded
+    if not _builtin_loaded:
+        _builtin_loaded = True
+        from bench.models import small  # noqa: F401  (registers on import)

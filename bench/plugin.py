@@ -1,0 +1,166 @@
+"""The pytest plugin: options, fixtures that run cases, and the controller that writes rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from bench import provenance
+from bench.case import BenchEnv, Case, run_case
+from bench.data import DatasetUnavailableError
+from bench.methods import discover
+from bench.store import Store, StoreLockedError
+from bench.zoo import Zoo
+
+ROW = pytest.StashKey[dict]()
+EXTRA = pytest.StashKey[dict]()
+ROW_PROPERTY = "bench_row"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bench", "pruning benchmark")
+    group.addoption("--bench-db", default=None, metavar="PATH",
+                    help="results database (default: results.duckdb in the rootdir)")
+    group.addoption("--bench-cache", default=None, metavar="DIR",
+                    help="pretrained-model cache (default: $BENCH_CACHE or ~/.cache/prunebench)")
+    group.addoption("--bench-data", default=None, metavar="DIR",
+                    help="root of on-disk datasets (default: $BENCH_DATA or ~/data)")
+    group.addoption("--bench-methods", default=None, metavar="DIR",
+                    help="folder of method files (default: methods/ in the rootdir)")
+    group.addoption("--bench-device", default="cpu", metavar="DEV",
+                    help="torch device the cases run on (default: cpu)")
+    group.addoption("--bench-no-latency", action="store_true",
+                    help="skip latency measurement (faster; latency columns stay empty)")
+    group.addoption("--bench-strict-methods", action="store_true",
+                    help="a broken method file is a collection error instead of failing its cases")
+    group.addoption("--bench-no-db", action="store_true", help="write no results database")
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    folder = config.getoption("bench_methods") or os.environ.get("BENCH_METHODS")
+    os.environ["BENCH_METHODS"] = str(Path(folder or config.rootpath / "methods").resolve())
+    if not _is_controller(config) or config.getoption("bench_no_db") or config.option.collectonly:
+        return
+    path = config.getoption("bench_db") or config.rootpath / "results.duckdb"
+    try:
+        store = Store(path)  # fails fast, before any case runs, if another run holds it
+    except StoreLockedError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    workers = getattr(config.option, "numprocesses", None)
+    store.start_run({"run_id": run_id, "started_at": dt.datetime.now(),
+                     "workers": workers if isinstance(workers, int) else 0}
+                    | provenance.collect(config.rootpath, config.getoption("bench_device")))
+    config.pluginmanager.register(ResultWriter(store, run_id), "bench-result-writer")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("bench_strict_methods"):
+        return
+    broken = [m for m in discover(os.environ["BENCH_METHODS"]).values() if not m.ok]
+    if broken:
+        lines = "\n".join(f"  {m.name}: {m.error.splitlines()[-1]}" for m in broken)
+        raise pytest.UsageError(f"broken method files (--bench-strict-methods):\n{lines}")
+
+
+class ResultWriter:
+    """Lives on the controller only: writes each case's row as its report arrives."""
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store, self.run_id, self.written = store, run_id, 0
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rows = [value for name, value in report.user_properties if name == ROW_PROPERTY]
+        if rows:
+            self.store.write_case(json.loads(rows[-1]) | {"run_id": self.run_id})
+            self.written += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.written:
+            terminalreporter.write_sep("-", f"bench: {self.written} case rows written to "
+                                       f"{self.store.path} (run {self.run_id})")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.store.close()
+
+
+@pytest.fixture(scope="session")
+def bench_env(pytestconfig: pytest.Config) -> BenchEnv:
+    """Per-process state shared by all cases: the pretrained zoo and the discovered methods."""
+    workers = getattr(pytestconfig, "workerinput", {}).get("workercount", 1)
+    device = pytestconfig.getoption("bench_device")
+    return BenchEnv(
+        zoo=Zoo(pytestconfig.getoption("bench_cache"), pytestconfig.getoption("bench_data"),
+                device),
+        methods_dir=os.environ["BENCH_METHODS"], device=device,
+        measure_latency=not pytestconfig.getoption("bench_no_latency"), parallel=workers > 1,
+    )
+
+
+@pytest.fixture
+def bench_record(request: pytest.FixtureRequest) -> dict:
+    """A dict whose entries are stored with this case's row (column `extra`, JSON)."""
+    return request.node.stash.setdefault(EXTRA, {})
+
+
+@pytest.fixture
+def bench_case(request: pytest.FixtureRequest, bench_env: BenchEnv):
+    """Run a Case and return its row; the row is recorded whatever the test's outcome."""
+
+    def run(case: Case) -> dict:
+        row = request.node.stash.setdefault(ROW, {})
+        row["started_at"] = dt.datetime.now().isoformat()
+        start = time.perf_counter()
+        try:
+            return run_case(case, bench_env, row)
+        except DatasetUnavailableError as exc:
+            pytest.skip(str(exc))
+        finally:
+            row["duration_s"] = time.perf_counter() - start
+
+    return run
+
+
+def _case_of(item: pytest.Item) -> Case | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return next((v for v in params.values() if isinstance(v, Case)), None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    case = _case_of(item)
+    if case is None or not (report.when == "call" or (report.when == "setup" and not report.passed)):
+        return report
+    row = dict(item.stash.get(ROW, {}))
+    row.setdefault("case_id", case.id)
+    for key, value in asdict(case).items():
+        row.setdefault(key, value)
+    row["nodeid"] = item.nodeid
+    if report.when == "setup":
+        row["status"] = "skipped" if report.skipped else "error"
+    else:
+        row["status"] = report.outcome
+    if report.skipped and isinstance(report.longrepr, tuple):
+        row["error"] = report.longrepr[2]
+    elif report.failed:
+        row["error"] = report.longreprtext
+    extra = item.stash.get(EXTRA, None)
+    if extra:
+        row["extra"] = extra
+    report.user_properties.append((ROW_PROPERTY, json.dumps(row, default=str)))
+    return report

@@ -1,0 +1,53 @@
+"""Provenance of a run: git commit, host, hardware and library versions."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+import bench
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def cpu_name() -> str:
+    """The CPU model name where the OS tells it, else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def collect(root: Path, device: str) -> dict:
+    """Everything a reader needs to know about where and with what a run was made."""
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain") if commit else None
+    try:
+        import torchvision
+
+        tv = torchvision.__version__
+    except ImportError:
+        tv = None
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {
+        "git_commit": commit, "git_dirty": bool(status) if status is not None else None,
+        "command": " ".join(sys.argv), "host": socket.gethostname(),
+        "platform": platform.platform(), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
+        "gpu": gpu, "python": platform.python_version(), "torch": torch.__version__,
+        "torchvision": tv, "bench_version": bench.__version__, "device": device,
+    }
