@@ -1,0 +1,48 @@
+"""The command line, `python -m bench <command>`: one module per command in this package.
+
+A command module defines `configure(parser)` to add its arguments and `run(args) -> int`;
+its docstring's first line is the command's help. Modules starting with `_` are helpers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import bench
+
+
+def command_modules() -> dict:
+    """Every command module of this package, by command name."""
+    out = {}
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            out[info.name] = importlib.import_module(f"{__name__}.{info.name}")
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per command module."""
+    parser = argparse.ArgumentParser(prog="python -m bench",
+                                     description="Pruning benchmark: registries, results, reports.")
+    parser.add_argument("--version", action="version", version=f"prunebench {bench.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in sorted(command_modules().items()):
+        doc = (module.__doc__ or name).strip()
+        command = sub.add_parser(name, help=doc.splitlines()[0], description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.configure(command)
+        command.set_defaults(func=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv` and run the chosen command; errors print one line and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (KeyError, ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
