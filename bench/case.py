@@ -9,7 +9,7 @@ import torch
 from bench import data, recipes
 from bench.context import build_context
 from bench.data.loaders import calibration_batch, make_loader
-from bench.masks import apply, enforcer, validate
+from bench.masks import apply, enforcer, masks_hold, validate
 from bench.methods import BrokenMethodError, Method, discover
 from bench.metrics import latency as latency_metric
 from bench.metrics.macs import layer_counts
@@ -113,6 +113,7 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
                      after_step=enforcer(model, masks), seed=case.seed)
         row["epochs"] = [asdict(log) for log in logs]
     result = evaluate(model, test_loader, env.device)
+    row["pruned_weights_zero"] = masks_hold(model, masks)
     row.update(_model_figures(env, model, result, ds, masks))
     if row.get("latency_ms") and row.get("latency_dense_ms"):
         row["speedup_measured"] = row["latency_dense_ms"] / row["latency_ms"]

@@ -59,3 +59,10 @@ def enforcer(model: nn.Module, masks: dict[str, Tensor]) -> Callable[[], None]:
             torch._foreach_mul_(targets, factors)
 
     return enforce
+
+
+@torch.no_grad()
+def masks_hold(model: nn.Module, masks: dict[str, Tensor]) -> bool:
+    """True when every pruned weight of `model` is exactly zero."""
+    params = dict(model.named_parameters())
+    return all(not bool(params[name][~mask].any()) for name, mask in masks.items())

@@ -26,6 +26,7 @@ RESULT_COLUMNS = {
     "include_classifier": "BOOLEAN", "calibration_size": "INTEGER",
     "pretrained_key": "VARCHAR", "pretrain_recipe": "VARCHAR", "pretrain_recipe_key": "VARCHAR",
     "finetune_recipe": "VARCHAR", "recipe_key": "VARCHAR", "keep_fraction": "DOUBLE",
+    "pruned_weights_zero": "BOOLEAN",
     "top1": "DOUBLE", "top5": "DOUBLE", "loss": "DOUBLE", "eval_examples": "INTEGER",
     "top1_dense": "DOUBLE", "top5_dense": "DOUBLE",
     "params_total": "BIGINT", "params_nonzero": "BIGINT", "compression": "DOUBLE",

@@ -9,6 +9,7 @@ from bench import grid
 def test_prune(case, bench_case):
     row = bench_case(case)
     assert 0.0 <= row["top1"] <= 1.0
+    assert row["pruned_weights_zero"], "finetuning revived pruned weights"
     # The whole model reaches the compression asked for (within 2%).
     assert row["compression"] == pytest.approx(case.ratio, rel=0.02)
     if case.ratio == 1:

@@ -1,0 +1,73 @@
+"""End to end: `pytest suites/ -k magnitude` as a user runs it, checked through the database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bench.grid import DEFAULT_RATIOS, DEFAULT_SEEDS
+
+REPO = Path(__file__).resolve().parents[1]
+MAGNITUDE = ("magnitude_global", "magnitude_layer")
+
+
+def run_suite(db: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the suites in a fresh process, as a user would from the repository root."""
+    env = dict(os.environ, BENCH_CACHE=str(cache))
+    cmd = [sys.executable, "-m", "pytest", "suites/", "-q",
+           "--bench-db", str(db), *args]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def main_job(tmp_path_factory, shared_cache):
+    db = tmp_path_factory.mktemp("main-job") / "results.duckdb"
+    proc = run_suite(db, shared_cache, "-k", "magnitude")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return db, proc
+
+
+def test_one_passed_case_per_method_ratio_seed(main_job):
+    db, proc = main_job
+    expected = len(MAGNITUDE) * len(DEFAULT_RATIOS) * len(DEFAULT_SEEDS)
+    assert f"{expected} passed" in proc.stdout
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT method, ratio, seed, status FROM results").fetchall()
+    assert sorted(rows) == sorted((m, float(r), s, "passed") for m in MAGNITUDE
+                                  for r in DEFAULT_RATIOS for s in DEFAULT_SEEDS)
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+
+
+def test_rows_are_honest(main_job):
+    db, _ = main_job
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("""SELECT ratio, top1, top5, top1_dense, compression, params_total,
+                                 params_nonzero, pruned_weights_zero, dataset, arch
+                          FROM results""").fetchall()
+    for ratio, top1, top5, dense, comp, total, nonzero, zero, dataset, arch in rows:
+        assert (dataset, arch) == ("mnist5k", "lenet5")
+        assert 0 <= top1 <= top5 <= 1 and 0 <= dense <= 1
+        assert comp == pytest.approx(total / nonzero)
+        assert comp == pytest.approx(ratio, rel=0.02)
+        assert zero is True
+        if ratio == 1:
+            assert top1 == dense and nonzero == total
+    assert min(r[3] for r in rows) > 0.9  # LeNet-5 learns MNIST-5k
+
+
+def test_second_run_trains_nothing(main_job, shared_cache):
+    db, _ = main_job
+    weights = sorted(Path(shared_cache).glob("*/weights.pt"))
+    assert weights, "the first run cached no pretrained model"
+    before = {p: p.stat().st_mtime_ns for p in weights}
+    proc = run_suite(db, shared_cache, "-k", "magnitude_global and r2")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in weights} == before
+    assert sorted(Path(shared_cache).glob("*/weights.pt")) == weights
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
