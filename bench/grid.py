@@ -12,7 +12,7 @@ from bench.case import Case
 from bench.methods import discover
 
 DEFAULT_RATIOS = (1, 2, 4, 8, 16, 32)
-DEFAULT_SEEDS = (0,)
+DEFAULT_SEEDS = (0, 1, 2)
 
 
 def method_names(folder: str | None = None) -> list[str]:
