@@ -1,0 +1,95 @@
+"""Tables for reading a grid: paired comparisons, rank stability across conditions, the first
+ratio below dense, compression-versus-speedup winners, and the reporting checklist."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from bench import stats
+
+CONDITIONS = ("pretrain_seed", "pretrained_key", "finetune_recipe", "recipe_key")
+
+
+def _passed(rows: Iterable[dict]) -> list[dict]:
+    return [r for r in rows if r.get("status", "passed") == "passed" and r.get("top1") is not None]
+
+
+def paired_table(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[dict]:
+    """Method `a` minus method `b` per (dataset, arch, ratio), paired on seed and weights."""
+    return [{"dataset": p.dataset, "arch": p.arch, "ratio": p.ratio, "pairs": p.pairs,
+             f"{metric} {a} - {b}": p.mean_diff, "ci95_low": p.ci_low, "ci95_high": p.ci_high,
+             f"{a} wins": f"{p.a_wins}/{p.pairs}", "p_value": p.p_value}
+            for p in stats.paired(_passed(rows), a, b, metric)]
+
+
+def rank_table(rows: Iterable[dict], by: str, min_ratio: float = 2) -> tuple[list[dict], list[dict]]:
+    """Rank of each method under each value of condition `by` (mean top-1 over ratios >=
+    `min_ratio` and seeds), and Kendall's tau between every pair of conditions."""
+    if by not in CONDITIONS:
+        raise ValueError(f"--by must be one of {', '.join(CONDITIONS)}, not {by!r}")
+    tables, taus = [], []
+    for (dataset, arch), rs in stats.group(_passed(rows), ["dataset", "arch"]).items():
+        rs = [r for r in rs if r["ratio"] >= min_ratio]
+        conditions = stats.group(rs, [by])
+        ranks = {cond[0]: stats.rank_methods(c_rows) for cond, c_rows in conditions.items()}
+        if len(ranks) < 2:
+            continue
+        for method in sorted({m for r in ranks.values() for m in r}):
+            tables.append({"dataset": dataset, "arch": arch, "method": method}
+                          | {f"rank @ {by}={c}": r.get(method) for c, r in ranks.items()})
+        for c1, c2 in itertools.combinations(ranks, 2):
+            taus.append({"dataset": dataset, "arch": arch, "condition A": f"{by}={c1}",
+                         "condition B": f"{by}={c2}",
+                         "kendall_tau": stats.kendall_tau(ranks[c1], ranks[c2]),
+                         "same ranking": ranks[c1] == ranks[c2]})
+    return tables, taus
+
+
+def first_drop_table(rows: Iterable[dict], points: float = 0.01) -> list[dict]:
+    """For each method, the first ratio at which mean top-1 is more than `points` below dense."""
+    return [{"dataset": d, "arch": a, "method": m,
+             f"first ratio > {points * 100:g} pt below dense": ratio if ratio is not None else "never"}
+            for (d, a, m), ratio in stats.first_ratio_below_dense(_passed(rows), points).items()]
+
+
+def _curve(rows: list[dict], x: str) -> tuple[np.ndarray, np.ndarray]:
+    points = sorted((np.log2(stats.summarize(r[x] for r in rs).mean),
+                     stats.summarize(r["top1"] for r in rs).mean)
+                    for _, rs in stats.group(rows, ["ratio"]).items())
+    return np.array([p[0] for p in points]), np.array([p[1] for p in points])
+
+
+def winners_table(rows: Iterable[dict], levels: Sequence[float] = (2, 4, 8, 16)) -> list[dict]:
+    """Best method at a fixed compression and at a fixed theoretical speedup (accuracy
+    interpolated on log2 of the axis), per (dataset, arch) and level. Levels outside a
+    method's measured range are not extrapolated."""
+    out = []
+    for (dataset, arch), rs in stats.group(_passed(rows), ["dataset", "arch"]).items():
+        methods = stats.group(rs, ["method"])
+        for level in levels:
+            entry = {"dataset": dataset, "arch": arch, "level": level}
+            for axis in ("compression", "speedup_theoretical"):
+                best, best_acc = None, -math.inf
+                for (method,), m_rows in methods.items():
+                    xs, ys = _curve(m_rows, axis)
+                    if len(xs) == 0 or not xs[0] <= np.log2(level) <= xs[-1]:
+                        continue
+                    acc = float(np.interp(np.log2(level), xs, ys))
+                    if acc > best_acc:
+                        best, best_acc = method, acc
+                label = "compression" if axis == "compression" else "speedup"
+                entry[f"best at {label}"] = best
+                entry[f"top1 at {label}"] = best_acc if best else None
+            out.append(entry)
+    return out
+
+
+def checklist_table(rows: Iterable[dict]) -> list[dict]:
+    """The paper's reporting checklist per (dataset, arch, method): 'yes' or 'NO' per item."""
+    return [{"dataset": d, "arch": a, "method": m}
+            | {name: "yes" if ok else "NO" for name, ok in checks.items()}
+            for (d, a, m), checks in stats.checklist(rows).items()]
