@@ -16,6 +16,7 @@ from torch import nn
 from bench import data, models
 from bench.cli._output import print_json, print_table
 from bench.metrics.profile import profile
+from bench.registry import UnknownNameError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +51,7 @@ def build(arch: str, shape: tuple[int, int, int], classes: int) -> tuple[nn.Modu
     if arch in torchvision.models.list_models():
         with torch.device("meta"):
             return torchvision.models.get_model(arch, num_classes=classes), "torchvision"
-    raise KeyError(f"unknown architecture {arch!r}: neither registered ({', '.join(models.names())})"
+    raise UnknownNameError(f"unknown architecture {arch!r}: neither registered ({', '.join(models.names())})"
                    " nor in torchvision.models (python -c 'import torchvision; "
                    "print(torchvision.models.list_models())' lists those)")
 
