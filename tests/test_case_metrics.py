@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench.case import BenchEnv, Case, run_case
 from bench.store import RESULT_COLUMNS
 from bench.zoo import Zoo
-from tests.conftest import REPO
+
+REPO = Path(__file__).resolve().parents[1]
 
 METRICS = [
     "top1", "top5", "top1_dense", "top5_dense", "params_total", "params_nonzero", "params_dense",
