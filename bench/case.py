@@ -12,7 +12,7 @@ from bench.data.loaders import calibration_batch, make_loader
 from bench.masks import apply, enforcer, masks_hold, validate
 from bench.methods import BrokenMethodError, Method, discover
 from bench.metrics import latency as latency_metric
-from bench.metrics.macs import layer_counts
+from bench.metrics.profile import profile as layer_profile
 from bench.metrics.size import compression, count_params
 from bench.train import Evaluation, evaluate, train
 from bench.zoo import PretrainedSpec, Zoo
@@ -114,40 +114,61 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
         row["epochs"] = [asdict(log) for log in logs]
     result = evaluate(model, test_loader, env.device)
     row["pruned_weights_zero"] = masks_hold(model, masks)
-    row.update(_model_figures(env, model, result, ds, masks))
-    if row.get("latency_ms") and row.get("latency_dense_ms"):
-        row["speedup_measured"] = row["latency_dense_ms"] / row["latency_ms"]
+    row.update(_model_figures(env, model, result, ds, masks, test_loader))
+    row.update(latency_metric.speedups(row))
     return row
 
 
 def _dense_figures(env: BenchEnv, key: str, model, test_loader, ds) -> dict:
-    """Accuracy, MACs and latency of the dense pretrained model, once per process and key."""
+    """Accuracy, size, MACs and latency of the dense pretrained model, once per process and key."""
     if key not in env._dense:
         result = evaluate(model, test_loader, env.device)
-        figures = {"top1_dense": result.top1, "top5_dense": result.top5}
+        params, _ = count_params(model)
+        figures = {"top1_dense": result.top1, "top5_dense": result.top5, "params_dense": params,
+                   "macs_dense": layer_profile(model, _sample(test_loader, env.device)).macs_total}
         if env.measure_latency:
-            figures["latency_dense_ms"] = latency_metric.measure(model, ds.input_shape).median_ms
+            figures.update(_latencies(env, model, ds, "latency_dense"))
         env._dense[key] = figures
     return dict(env._dense[key])
 
 
-def _model_figures(env: BenchEnv, model, result: Evaluation, ds, masks) -> dict:
+def _model_figures(env: BenchEnv, model, result: Evaluation, ds, masks, test_loader) -> dict:
+    """Every metric of the model as evaluated: accuracy, size, MACs, activations and latency."""
     total, nonzero = count_params(model)
-    layers = layer_counts(model, ds.input_shape)
-    macs, macs_nonzero = sum(c.macs for c in layers), sum(c.macs_nonzero for c in layers)
+    prof = layer_profile(model, _sample(test_loader, env.device))
     figures = {
         "top1": result.top1, "top5": result.top5, "loss": result.loss,
         "eval_examples": result.examples,
         "params_total": total, "params_nonzero": nonzero,
         "compression": compression(total, nonzero), "sparsity": 1 - nonzero / total,
-        "macs_total": macs, "macs_nonzero": macs_nonzero,
-        "speedup_theoretical": macs / macs_nonzero if macs_nonzero else float("inf"),
+        "macs_total": prof.macs_total, "macs_nonzero": prof.macs_nonzero,
+        "macs_other": prof.macs_other,
+        "speedup_theoretical": (prof.macs_total / prof.macs_nonzero if prof.macs_nonzero
+                                else float("inf")),
+        "activations_total": prof.activations_total,
+        "activations_nonzero": prof.activations_nonzero,
         "layers": [asdict(c) | {"sparsity": c.sparsity, "pruned": f"{c.name}.weight" in masks}
-                   for c in layers],
+                   for c in prof.layers],
         "device": str(env.device), "threads": torch.get_num_threads(),
         "latency_parallel": env.parallel,
     }
     if env.measure_latency:
-        lat = latency_metric.measure(model, ds.input_shape)
-        figures.update(latency_ms=lat.median_ms, latency_iqr_ms=lat.iqr_ms)
+        figures.update(_latencies(env, model, ds, "latency"))
     return figures
+
+
+ACTIVATION_EXAMPLES = 64  # evaluation inputs over which nonzero activations are averaged
+
+
+def _sample(test_loader, device) -> torch.Tensor:
+    """The first evaluation inputs (a fixed batch: the loader does not shuffle)."""
+    x, _ = next(iter(test_loader))
+    return x[:ACTIVATION_EXAMPLES].to(device)
+
+
+def _latencies(env: BenchEnv, model, ds, prefix: str) -> dict:
+    """Latency at batch 1 and at the evaluation batch size, as `<prefix>[_batch]_*` fields."""
+    one = latency_metric.measure(model, ds.input_shape, 1, env.parallel)
+    batch = latency_metric.measure(model, ds.input_shape, ds.eval_batch_size, env.parallel)
+    return (latency_metric.figures(one, prefix) | latency_metric.figures(batch, f"{prefix}_batch")
+            | {"latency_batch_size": ds.eval_batch_size})

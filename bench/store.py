@@ -33,6 +33,13 @@ RESULT_COLUMNS = {
     "sparsity": "DOUBLE", "macs_total": "BIGINT", "macs_nonzero": "BIGINT",
     "speedup_theoretical": "DOUBLE", "latency_ms": "DOUBLE", "latency_iqr_ms": "DOUBLE",
     "latency_dense_ms": "DOUBLE", "speedup_measured": "DOUBLE", "latency_parallel": "BOOLEAN",
+    "params_dense": "BIGINT", "macs_dense": "BIGINT", "macs_other": "BIGINT",
+    "activations_total": "BIGINT", "activations_nonzero": "DOUBLE",
+    "latency_runs": "INTEGER", "latency_dense_iqr_ms": "DOUBLE", "latency_dense_runs": "INTEGER",
+    "latency_batch_size": "INTEGER", "latency_batch_ms": "DOUBLE",
+    "latency_batch_iqr_ms": "DOUBLE", "latency_batch_runs": "INTEGER",
+    "latency_dense_batch_ms": "DOUBLE", "latency_dense_batch_iqr_ms": "DOUBLE",
+    "latency_dense_batch_runs": "INTEGER", "speedup_measured_batch": "DOUBLE",
     "device": "VARCHAR", "threads": "INTEGER", "started_at": "TIMESTAMP",
     "duration_s": "DOUBLE", "extra": "JSON",
 }

@@ -1,1 +1,1 @@
-"""Metrics of a model as evaluated: size, MACs, latency (one module each)."""
+"""Metrics of a model as evaluated: size, MACs, activations (one profiling pass), latency."""

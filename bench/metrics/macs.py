@@ -1,24 +1,30 @@
 """Multiply-accumulates per layer, dense and nonzero, counted with torch.utils.flop_counter.
 
-Convention (ShrinkBench's): a layer's nonzero MACs are its dense MACs times the density of its
-weight. MACs are counted for convolution and linear layers (and any matrix product inside a
-module); FLOPs, where shown, are 2 x MACs.
+Conventions (docs/metrics.md): a MAC is one multiply-accumulate; FLOPs, where shown, are 2 x MACs.
+torch.utils.flop_counter counts every convolution (groups, stride, padding and dilation included)
+and every matrix product (mm, addmm, bmm, attention) that runs in the forward pass, on the real
+shapes; biases, normalisation, pooling and activations are not counted. Each convolution or linear
+module gets the MACs of its own calls (summed over calls when it is reused); products that run
+outside such modules are kept apart as `other` and are part of the total. A layer's nonzero MACs
+are its dense MACs times the density of its weight (ShrinkBench's convention).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench.context import PRUNABLE_TYPES
+COUNTED_TYPES = (nn.modules.conv._ConvNd, nn.Linear)  # every conv (incl. transposed) and linear
 
 
 @dataclass(frozen=True)
 class LayerCount:
-    """One conv or linear layer: weight size, nonzeros, and MACs per input."""
+    """One conv or linear layer: weight size and nonzeros, MACs and activations per input."""
 
     name: str
     kind: str
@@ -26,6 +32,11 @@ class LayerCount:
     weight_nonzero: int
     macs: int
     macs_nonzero: int
+    params: int = 0  # every parameter of the module (weight and bias)
+    calls: int = 0  # forward calls in one pass (0: the layer did not run)
+    output_shape: tuple[int, ...] = ()  # of one input, at the last call
+    activations: int = 0  # output elements per input, summed over calls
+    activations_nonzero: float | None = None  # nonzero output elements per input (mean)
 
     @property
     def sparsity(self) -> float:
@@ -33,30 +44,57 @@ class LayerCount:
         return 1 - self.weight_nonzero / self.weight_numel if self.weight_numel else 0.0
 
 
-@torch.no_grad()
+def counted_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """Every conv and linear module by name, in module order (a shared module under its first name)."""
+    return {name: m for name, m in model.named_modules() if isinstance(m, COUNTED_TYPES)}
+
+
+def nonzero(t: torch.Tensor) -> int:
+    """Nonzero entries of `t`; a tensor without data (meta device) counts as dense."""
+    return t.numel() if t.is_meta else int(torch.count_nonzero(t))
+
+
+@contextmanager
+def count_macs(layers: dict[str, nn.Module]) -> Iterator[dict[str, int]]:
+    """Count FLOPs while active; yields {layer name: FLOPs, "": total}, filled when it exits.
+
+    Hooks read the counter's running total before and after each layer's call, so the count
+    is tied to the module object: reuse and names do not matter.
+    """
+    flops: dict[str, int] = {name: 0 for name in layers}
+    names = {id(m): name for name, m in layers.items()}
+    started: dict[int, list[int]] = {}
+    counter = FlopCounterMode(display=False)
+
+    def before(module, _inputs):
+        started.setdefault(id(module), []).append(counter.get_total_flops())
+
+    def after(module, _inputs, _output):
+        flops[names[id(module)]] += counter.get_total_flops() - started[id(module)].pop()
+
+    handles = [h for m in layers.values()
+               for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
+    try:
+        with counter:
+            yield flops
+        flops[""] = counter.get_total_flops()
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def layer_counts(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerCount]:
     """Per-layer counts for one input of `input_shape` (C, H, W), in module order."""
+    from bench.metrics.profile import profile
+
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    with FlopCounterMode(display=False) as counter:
-        model(torch.zeros(1, *input_shape, device=device))
-    model.train(was_training)
-    flops = counter.get_flop_counts()
-    root = type(model).__name__
-    out = []
-    for name, module in model.named_modules():
-        if not isinstance(module, PRUNABLE_TYPES):
-            continue
-        macs = sum(flops.get(f"{root}.{name}", {}).values()) // 2
-        numel = module.weight.numel()
-        nonzero = int(torch.count_nonzero(module.weight))
-        out.append(LayerCount(name, type(module).__name__, numel, nonzero, macs,
-                              round(macs * nonzero / numel) if numel else 0))
-    return out
+    return profile(model, torch.zeros(1, *input_shape, device=device)).layers
 
 
 def total_macs(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int]:
-    """(dense, nonzero) MACs of `model` for one input."""
-    layers = layer_counts(model, input_shape)
-    return sum(c.macs for c in layers), sum(c.macs_nonzero for c in layers)
+    """(dense, nonzero) MACs of `model` for one input, MACs outside conv/linear layers included."""
+    from bench.metrics.profile import profile
+
+    device = next(model.parameters()).device
+    result = profile(model, torch.zeros(1, *input_shape, device=device))
+    return result.macs_total, result.macs_nonzero
