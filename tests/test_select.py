@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.select import global_topk, keep_count, layer_topk, topk_mask
+from bench.select import global_topk, keep_count, kth_largest, layer_topk, topk_mask
 
 
 def _reference(scores: torch.Tensor, k: int) -> torch.Tensor:
@@ -62,3 +62,20 @@ def test_layer_topk_keeps_the_fraction_of_each_layer():
     masks = layer_topk(scores, 0.1)
     assert int(masks["a"].sum()) == 4 and int(masks["b"].sum()) == 10
     assert scores["b"][masks["b"]].min() >= scores["b"][~masks["b"]].max()
+
+
+@pytest.mark.parametrize("k", [1, 2, 1000, 123_457, 299_999, 300_000])
+@pytest.mark.parametrize("kind", ["uniform", "ties", "layers"])
+def test_kth_largest_is_exact_on_large_tensors(kind, k):
+    g = torch.Generator().manual_seed(k)
+    n = 300_000
+    if kind == "uniform":
+        values = torch.rand(n, generator=g)
+    elif kind == "ties":
+        values = torch.randint(0, 3, (n,), generator=g).float()
+    else:  # layers of very different scales, concatenated
+        values = torch.cat([torch.rand(n // 3, generator=g) * 10 ** e for e in (-3, 0, 3)])
+    assert kth_largest(values, k) == torch.sort(values, descending=True).values[k - 1]
+    mask = topk_mask(values, k)
+    assert int(mask.sum()) == k
+    assert k == n or values[mask].min() >= values[~mask].max()
