@@ -78,8 +78,8 @@ def _make(path: Path, source_hash: str, folder: Path) -> Method:
 def _load(method: Method, folder: Path) -> None:
     try:
         module = _import(method.path, folder)
-    except Exception:  # a method's import error must not reach the suite
-        method.error = f"{method.path.name} failed to import:\n{traceback.format_exc()}"
+    except Exception as exc:  # a method's import error must not reach the suite
+        method.error = f"{method.path.name} failed to import:\n{_traceback_from(exc, method.path)}"
         return
     except SystemExit as exc:
         method.error = f"{method.path.name} called sys.exit({exc.code}) on import"
@@ -100,6 +100,14 @@ def _load(method: Method, folder: Path) -> None:
         pass  # builtins without a signature: let the call decide
     method.prune = prune
     method.attributes = {k: v for k, v in vars(module).items() if k.isupper()}
+
+
+def _traceback_from(exc: BaseException, path: Path) -> str:
+    """The traceback of `exc` from the method file's first frame on (the loader's frames dropped)."""
+    tb = exc.__traceback__
+    while tb is not None and Path(tb.tb_frame.f_code.co_filename) != path:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
 
 
 def _import(path: Path, folder: Path) -> ModuleType:
