@@ -55,7 +55,10 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     dense = getattr(torchvision.models, args.arch)(num_classes=100).to(args.device).train()
     g = torch.Generator().manual_seed(0)
