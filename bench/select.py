@@ -83,13 +83,13 @@ def global_topk(scores: dict[str, Tensor], fraction: float) -> dict[str, Tensor]
     _check(scores)
     flat = torch.cat([s.detach().reshape(-1) for s in scores.values()])
     mask = _topk_flat(flat, keep_count(flat.numel(), fraction))
-    return dict(zip(scores, (m.view(s.shape) for m, s in
-                             zip(mask.split([s.numel() for s in scores.values()]), scores.values(),
-                                 strict=True)), strict=True))
+    parts = mask.split([s.numel() for s in scores.values()])
+    return {name: part.view(s.shape) for (name, s), part in zip(scores.items(), parts, strict=True)}
 
 
 def layer_topk(scores: dict[str, Tensor], fraction: float) -> dict[str, Tensor]:
     """Keep the `fraction` of highest scores within each layer separately
     (exactly round(fraction * layer size) entries per layer)."""
     _check(scores)
-    return {name: topk_mask(s, keep_count(s.numel(), fraction)) for name, s in scores.items()}
+    return {name: _topk_flat(s.detach().reshape(-1), keep_count(s.numel(), fraction)).view(s.shape)
+            for name, s in scores.items()}
