@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from bench.cli import methods as methods_cli
@@ -105,15 +106,14 @@ def _run_suite(tmp_path: Path, methods: Path, cache: Path, *extra: str) -> subpr
     (tmp_path / "suite_tiny.py").write_text(SUITE)
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "pytest", "-p", "bench.plugin", "suite_tiny.py", "-q",
-           "-p", "no:cacheprovider", "--bench-methods", str(methods), "--bench-no-db",
-           "--bench-cache", str(cache), "--bench-no-latency", "--rootdir", str(tmp_path), *extra]
+           "-p", "no:cacheprovider", "--bench-methods", str(methods),
+           "--bench-db", str(tmp_path / "results.duckdb"), "--bench-cache", str(cache),
+           "--bench-no-latency", "--rootdir", str(tmp_path), *extra]
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
 def suite_dir(tmp_path: Path, folder: Path) -> tuple[Path, Path]:
-    for name in ("noprune.py", "badargs.py", "Bad-Name.py"):
-        (folder / name).unlink()
     run = tmp_path / "run"
     run.mkdir()
     return run, folder
@@ -124,10 +124,19 @@ def test_a_broken_method_fails_only_its_own_cases(suite_dir, shared_cache):
     result = _run_suite(run, methods, shared_cache, "-rA")
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
-    assert "1 failed, 1 passed" in out
+    assert "4 failed, 1 passed" in out
     assert "PASSED suite_tiny.py::test_prune[good-digits-mlp-r2-s0]" in out
-    assert "FAILED suite_tiny.py::test_prune[crashes-digits-mlp-r2-s0]" in out
+    for name in ("crashes", "noprune", "badargs", "Bad-Name"):
+        assert f"FAILED suite_tiny.py::test_prune[{name}-digits-mlp-r2-s0]" in out
     assert "method 'crashes' is broken" in out and "ZeroDivisionError: boom at import" in out
+    assert 'crashes.py", line 2, in <module>' in out  # the traceback points into the file
+    assert "method 'noprune' is broken: noprune.py defines no function prune" in out
+    with duckdb.connect(str(run / "results.duckdb"), read_only=True) as db:
+        rows = dict(db.execute("select method, status from results").fetchall())
+        error = db.execute("select error from results where method = 'crashes'").fetchone()[0]
+    assert rows == {"good": "passed", "crashes": "failed", "noprune": "failed", "badargs": "failed",
+                    "Bad-Name": "failed"}
+    assert "ZeroDivisionError: boom at import" in error
 
 
 def test_strict_flag_makes_a_broken_method_a_collection_error(suite_dir, shared_cache):
