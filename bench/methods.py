@@ -53,8 +53,7 @@ def discover(folder: str | os.PathLike | None = None) -> dict[str, Method]:
     for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
         if path.name.startswith("_"):
             continue  # shared helpers, not methods
-        source = path.read_bytes()
-        key = (str(path), hashlib.sha256(source).hexdigest()[:12])
+        key = (str(path), source_hash(path))
         if key not in _CACHE:
             _CACHE[key] = _make(path, key[1], folder)
         found[path.stem] = _CACHE[key]
@@ -62,10 +61,23 @@ def discover(folder: str | os.PathLike | None = None) -> dict[str, Method]:
 
 
 _CACHE: dict[tuple[str, str], Method] = {}
+_HELPER_IMPORT = re.compile(rb"^\s*(?:from|import)\s+(_\w+)", re.MULTILINE)
 
 
-def _make(path: Path, source_hash: str, folder: Path) -> Method:
-    method = Method(path.stem, path, source_hash)
+def source_hash(path: Path) -> str:
+    """12 hex digits of SHA-256 over the method file and the `_` helper files of its folder that it
+    imports by name, so a result changes version when the code that produced it does."""
+    source = path.read_bytes()
+    digest = hashlib.sha256(source)
+    for helper in sorted(set(_HELPER_IMPORT.findall(source))):
+        helper_path = path.parent / f"{helper.decode()}.py"
+        if helper_path.is_file():
+            digest.update(b"\0" + helper + b"\0" + helper_path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _make(path: Path, digest: str, folder: Path) -> Method:
+    method = Method(path.stem, path, digest)
     if not NAME_PATTERN.match(method.name):
         method.error = (f"file name {path.name!r} is not a valid method name: use lower-case "
                         "letters, digits and underscores ([a-z0-9_]+), e.g. "

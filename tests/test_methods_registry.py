@@ -68,10 +68,15 @@ def test_discovery_keeps_broken_files_with_their_error(folder):
     assert not any(found[n].ok for n in ("crashes", "noprune", "badargs", "Bad-Name"))
 
 
-def test_the_hash_follows_the_source(folder):
-    before = discover(folder)["good"].source_hash
+def test_the_hash_follows_the_source_and_the_helpers_it_imports(folder):
+    first = discover(folder)
     (folder / "good.py").write_text(GOOD + "\n# changed\n")
-    assert discover(folder)["good"].source_hash != before
+    second = discover(folder)
+    assert second["good"].source_hash != first["good"].source_hash
+    (folder / "_shared.py").write_text(SHARED + "\n# changed\n")
+    third = discover(folder)
+    assert third["good"].source_hash != second["good"].source_hash
+    assert third["crashes"].source_hash == first["crashes"].source_hash
 
 
 def test_cli_lists_methods_and_broken_ones_with_their_error(folder, capsys):
