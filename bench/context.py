@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -41,9 +42,10 @@ def prunable_parameters(model: nn.Module, include_classifier: bool = False) -> d
     """Weights of the convolution and linear layers, keyed as in `model.named_parameters()`;
     the classifier's weight is left out unless `include_classifier`."""
     skip = None if include_classifier else classifier_name(model)
-    out = {}
+    out, seen = {}, set()
     for name, module in model.named_modules():
-        if isinstance(module, PRUNABLE_TYPES) and name != skip:
+        if isinstance(module, PRUNABLE_TYPES) and name != skip and id(module.weight) not in seen:
+            seen.add(id(module.weight))  # a weight shared by two layers is listed once
             out[f"{name}.weight" if name else "weight"] = module.weight
     return out
 
@@ -51,8 +53,9 @@ def prunable_parameters(model: nn.Module, include_classifier: bool = False) -> d
 def keep_fraction(model: nn.Module, prunable: dict[str, Tensor], compression: float) -> float:
     """Fraction of prunable weights to keep so that the whole model, all parameters counted,
     reaches `compression` = total / nonzero (ShrinkBench's fraction_to_keep)."""
-    if compression < 1:
-        raise ValueError(f"compression must be >= 1 (total / kept), got {compression}")
+    if not math.isfinite(compression) or compression < 1:
+        raise ValueError(f"compression must be a finite number >= 1 (total / kept parameters), "
+                         f"got {compression}")
     total = sum(p.numel() for p in model.parameters())
     prunable_size = sum(p.numel() for p in prunable.values())
     if prunable_size == 0:

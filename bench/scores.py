@@ -15,28 +15,53 @@ def magnitude(ctx: PruneContext) -> dict[str, Tensor]:
 
 
 def gradient(ctx: PruneContext) -> dict[str, Tensor]:
-    """|w * dL/dw| on the calibration batch (one batch, ctx.batch)."""
+    """|w * dL/dw| on the calibration batch (one batch, ctx.batch), the model in eval mode so
+    that batch-norm statistics are neither used from the batch nor updated; no .grad is left."""
     model = ctx.model
     was_training = model.training
     model.eval()
-    params = list(ctx.prunable.values())
-    x, y = ctx.batch
-    grads = torch.autograd.grad(ctx.loss_fn(model(x), y), params)
-    model.train(was_training)
-    return {name: (p.detach() * g).abs() for (name, p), g in zip(ctx.prunable.items(), grads, strict=True)}
+    try:
+        with torch.enable_grad():
+            x, y = ctx.batch
+            grads = torch.autograd.grad(ctx.loss_fn(model(x), y), list(ctx.prunable.values()),
+                                        allow_unused=True)
+    finally:
+        model.train(was_training)
+    out = {}
+    for (name, p), g in zip(ctx.prunable.items(), grads, strict=True):
+        out[name] = (p.detach() * g).abs() if g is not None else torch.zeros_like(p.detach())
+    return out
+
+
+def _modules_by_weight(model: nn.Module) -> dict[str, nn.Module]:
+    return {f"{n}.weight" if n else "weight": m for n, m in model.named_modules()}
+
+
+def _input_channel_means(module: nn.Module, x: Tensor) -> tuple[Tensor, int]:
+    """Sum of |x| per input feature (Linear: last dim; conv: dim 1) and the count summed over."""
+    a = x.detach().abs()
+    if isinstance(module, nn.Linear):
+        a = a.reshape(-1, a.shape[-1])
+        return a.sum(dim=0), a.shape[0]
+    if a.dim() == module.weight.dim() - 1:  # unbatched conv input
+        a = a.unsqueeze(0)
+    a = a.transpose(0, 1).reshape(a.shape[1], -1)
+    return a.sum(dim=1), a.shape[1]
 
 
 @torch.no_grad()
 def activation(ctx: PruneContext) -> dict[str, Tensor]:
-    """|w| times the mean absolute input activation of the weight's input channel, on ctx.batch."""
-    modules = {f"{n}.weight": m for n, m in ctx.model.named_modules()}
-    means: dict[str, Tensor] = {}
+    """|w| times the mean absolute input activation of the weight's input channel, on ctx.batch
+    (averaged over batch, positions and repeated calls; grouped convolutions respected)."""
+    modules = _modules_by_weight(ctx.model)
+    sums: dict[str, Tensor] = {}
+    counts: dict[str, int] = {}
 
     def hook(name: str):
-        def record(_module: nn.Module, inputs: tuple[Tensor, ...], _out: Tensor) -> None:
-            a = inputs[0].detach().abs()
-            dims = [d for d in range(a.dim()) if d != 1] if a.dim() > 2 else [0]
-            means[name] = a.mean(dim=dims)
+        def record(module: nn.Module, inputs: tuple[Tensor, ...], _out: Tensor) -> None:
+            s, c = _input_channel_means(module, inputs[0])
+            sums[name] = sums[name] + s if name in sums else s
+            counts[name] = counts.get(name, 0) + c
         return record
 
     handles = [modules[name].register_forward_hook(hook(name)) for name in ctx.prunable]
@@ -48,13 +73,16 @@ def activation(ctx: PruneContext) -> dict[str, Tensor]:
         for h in handles:
             h.remove()
         ctx.model.train(was_training)
+    missing = [name for name in ctx.prunable if name not in sums]
+    if missing:
+        raise RuntimeError(f"activation scores: layers {missing} were not called by the model's "
+                           "forward on the calibration batch, so they have no input activations")
     out = {}
     for name, p in ctx.prunable.items():
         w = p.detach()
-        act = means[name]
-        module = modules[name]
-        groups = getattr(module, "groups", 1)
-        if groups > 1:  # grouped conv: weight dim 1 indexes channels within the group
+        act = (sums[name] / counts[name]).to(w.dtype)
+        groups = getattr(modules[name], "groups", 1)
+        if groups > 1:  # weight dim 1 indexes the channels of the output channel's group
             act = act.view(groups, -1).repeat_interleave(w.shape[0] // groups, dim=0)
             out[name] = w.abs() * act.view(w.shape[0], w.shape[1], *([1] * (w.dim() - 2)))
         else:

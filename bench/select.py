@@ -13,35 +13,83 @@ def keep_count(size: int, fraction: float) -> int:
 
 def topk_mask(scores: Tensor, k: int) -> Tensor:
     """Boolean mask of exactly `k` largest entries of `scores`; among equal scores the
-    lower flat index wins, so the result is deterministic."""
-    flat = scores.reshape(-1)
+    lower flat index wins, so the result is deterministic. NaN scores are an error."""
+    flat = scores.detach().reshape(-1)
+    if bool(torch.isnan(flat).any()):
+        raise ValueError("scores contain NaN; a score must be comparable for every weight")
+    return _topk_flat(flat, k).view(scores.shape)
+
+
+def _topk_flat(flat: Tensor, k: int) -> Tensor:
     n = flat.numel()
-    if torch.isnan(flat).any():
-        raise ValueError("scores contain NaN")
     if k >= n:
-        return torch.ones_like(scores, dtype=torch.bool)
+        return torch.ones_like(flat, dtype=torch.bool)
     if k <= 0:
-        return torch.zeros_like(scores, dtype=torch.bool)
-    threshold = torch.kthvalue(flat.float(), n - k + 1).values.to(flat.dtype)
+        return torch.zeros_like(flat, dtype=torch.bool)
+    # kthvalue runs on float32/float64 natively; other types widen to float32/64 exactly.
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.double() if flat.dtype in (torch.int32, torch.int64) else flat.float()
+    threshold = kth_largest(flat, k)
     mask = flat > threshold
-    missing = k - int(mask.sum())
-    if missing > 0:
+    missing = k - int(torch.count_nonzero(mask))
+    if missing > 0:  # ties at the threshold: the first `missing` of them by index
         ties = torch.nonzero(flat == threshold).squeeze(1)[:missing]
         mask[ties] = True
-    return mask.view_as(scores)
+    return mask
+
+
+SAMPLE = 65_536  # entries sampled to bracket the threshold before the exact search
+
+
+def kth_largest(values: Tensor, k: int) -> Tensor:
+    """The exact k-th largest entry of the 1-d `values` (1 <= k <= numel).
+
+    A strided sample brackets it in a narrow band; the exact search then runs on the band only.
+    The sample decides speed, never the answer: if the band misses, the whole tensor is searched.
+    """
+    n = values.numel()
+    if n <= 4 * SAMPLE:
+        return torch.kthvalue(values, n - k + 1).values
+    sample = values[:: n // SAMPLE]
+    m = sample.numel()
+    rank = k * m / n  # expected rank from the top within the sample
+    margin = 4 * (rank * (1 - rank / m)) ** 0.5 + 8
+    hi_rank, lo_rank = max(1, int(rank - margin)), min(m, int(rank + margin) + 1)
+    hi = torch.kthvalue(sample, m - hi_rank + 1).values  # above the target (or the max)
+    lo = torch.kthvalue(sample, m - lo_rank + 1).values
+    above = int(torch.count_nonzero(values > hi))
+    band = values[(values >= lo) & (values <= hi)]
+    if above < k <= above + band.numel():
+        return torch.kthvalue(band, band.numel() - (k - above) + 1).values
+    return torch.kthvalue(values, n - k + 1).values
+
+
+def _check(scores: dict[str, Tensor]) -> None:
+    """Name the layer whose scores cannot be ranked (a sum is NaN only if an entry is NaN or
+    +inf meets -inf, so one cheap reduction per layer screens before the exact check)."""
+    if not scores:
+        raise ValueError("no scores to select from (the model has no prunable weights)")
+    for name, s in scores.items():
+        if not isinstance(s, Tensor):
+            raise TypeError(f"scores of {name!r} must be a Tensor, got {type(s).__name__}")
+        if s.is_floating_point() and bool(torch.isnan(s.sum())) and bool(torch.isnan(s).any()):
+            raise ValueError(f"scores of {name!r} contain NaN; a score must be comparable "
+                             "for every weight")
 
 
 def global_topk(scores: dict[str, Tensor], fraction: float) -> dict[str, Tensor]:
-    """Keep the `fraction` of highest scores pooled over every layer."""
-    flat = torch.cat([s.reshape(-1) for s in scores.values()])
-    mask = topk_mask(flat, keep_count(flat.numel(), fraction))
-    out, start = {}, 0
-    for name, s in scores.items():
-        out[name] = mask[start:start + s.numel()].view_as(s)
-        start += s.numel()
-    return out
+    """Keep the `fraction` of highest scores pooled over every layer (exactly
+    round(fraction * total) entries; ties broken by layer order, then index)."""
+    _check(scores)
+    flat = torch.cat([s.detach().reshape(-1) for s in scores.values()])
+    mask = _topk_flat(flat, keep_count(flat.numel(), fraction))
+    parts = mask.split([s.numel() for s in scores.values()])
+    return {name: part.view(s.shape) for (name, s), part in zip(scores.items(), parts, strict=True)}
 
 
 def layer_topk(scores: dict[str, Tensor], fraction: float) -> dict[str, Tensor]:
-    """Keep the `fraction` of highest scores within each layer separately."""
-    return {name: topk_mask(s, keep_count(s.numel(), fraction)) for name, s in scores.items()}
+    """Keep the `fraction` of highest scores within each layer separately
+    (exactly round(fraction * layer size) entries per layer)."""
+    _check(scores)
+    return {name: _topk_flat(s.detach().reshape(-1), keep_count(s.numel(), fraction)).view(s.shape)
+            for name, s in scores.items()}

@@ -16,7 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     found = discover(args.dir)
     rows = [{"name": m.name, "description": m.description, "hash": m.source_hash,
-             "status": "ok" if m.ok else "broken", "error": m.error} for m in found.values()]
+             "status": "ok" if m.ok else "broken", "error": m.error, "path": str(m.path),
+             "attributes": m.attributes} for m in found.values()]
     if args.json:
         print_json(rows)
         return 0
