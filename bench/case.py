@@ -81,8 +81,9 @@ class BenchEnv:
 def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     """Run `case`, filling `row` as it goes (so a failure keeps what was learnt), and return it."""
     row.update(asdict(case), case_id=case.id)
+    found = env.methods().get(case.method)
+    row["method_hash"] = found.source_hash if found else None  # recorded even if it is broken
     method = env.method(case.method)
-    row["method_hash"] = method.source_hash
     ds = data.get(case.dataset)
     pre_recipe = recipes.get(case.pretrain or ds.pretrain_recipe)
     ft_recipe = recipes.get(case.finetune or ds.finetune_recipe)
