@@ -89,7 +89,7 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     row.update(pretrain_recipe=case.pretrain or ds.pretrain_recipe,
                finetune_recipe=case.finetune or ds.finetune_recipe,
                pretrain_recipe_key=pre_recipe.key, recipe_key=ft_recipe.key)
-    train_set, test_set = data.load(case.dataset, env.zoo.data_root)
+    train_set, test_set = data.load(case.dataset, env.zoo.data_root, augment=ft_recipe.augment)
     pretrained = env.zoo.get(PretrainedSpec(case.dataset, case.arch, pre_recipe, case.pretrain_seed))
     row["pretrained_key"] = pretrained.spec.key
     test_loader = make_loader(test_set, ds.eval_batch_size, shuffle=False)
