@@ -25,6 +25,7 @@ class ModelSpec:
     description: str
     min_size: int = 1  # smallest input height/width it accepts
     max_size: int | None = None  # largest, for nets whose classifier is sized for small inputs
+    source: str = "bench"  # where the definition lives: bench (pinned here) or torchvision
 
 
 MODELS: Registry[ModelSpec] = Registry("architecture")
@@ -48,7 +49,8 @@ def names(torchvision: bool = True) -> list[str]:
     _load_builtin()
     if torchvision:
         _load_torchvision()
-    return MODELS.names()
+        return MODELS.names()
+    return [n for n in MODELS.names() if MODELS.get(n).source != "torchvision"]
 
 
 def incompatibility(name: str, input_shape: tuple[int, int, int], dataset: str = "") -> str | None:
