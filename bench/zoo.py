@@ -116,8 +116,8 @@ class Zoo:
         `recipe` names the pretraining recipe (default: each dataset's own)."""
         out = []
         for name in datasets:
-            chosen = recipes.get(recipe or data.get(name).pretrain_recipe)
             for arch in archs:
+                chosen = recipes.get(recipe or data.get(name).pretrain_recipe_for(arch))
                 out.extend(self.get(PretrainedSpec(name, arch, chosen, seed)) for seed in seeds)
         return out
 
@@ -157,8 +157,9 @@ class Zoo:
             "key": spec.key, "dataset": spec.dataset, "arch": spec.arch, "seed": spec.seed,
             "recipe_key": spec.recipe.key, "recipe": spec.recipe.to_dict(),
             "top1": result.top1, "top5": result.top5, "loss": result.loss,
-            "train_seconds": round(seconds, 3), "final_train_loss": logs[-1].train_loss if logs
-            else None, "sha256": _sha256(weights), "torch": torch.__version__,
+            "train_seconds": round(seconds, 3), "threads": torch.get_num_threads(),
+            "final_train_loss": logs[-1].train_loss if logs else None,
+            "sha256": _sha256(weights), "torch": torch.__version__,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         _atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=2).encode()))

@@ -39,6 +39,12 @@ class DatasetSpec:
     pretrain_recipe: str = "pretrain-small"
     finetune_recipe: str = "finetune-small"
     eval_batch_size: int = 256
+    # (architecture, recipe) pairs that replace pretrain_recipe for heavier nets on this dataset
+    arch_pretrain: tuple[tuple[str, str], ...] = ()
+
+    def pretrain_recipe_for(self, arch: str) -> str:
+        """Name of the default pretraining recipe of architecture `arch` on this dataset."""
+        return dict(self.arch_pretrain).get(arch, self.pretrain_recipe)
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
