@@ -173,3 +173,16 @@ def test_crop_flip_keeps_shape_and_moves_pixels():
     flipped = crop_flip(0)(x, torch.Generator().manual_seed(0))  # no padding: flips only
     same, mirrored = ((flipped == x).flatten(1).all(1), (flipped == x.flip(3)).flatten(1).all(1))
     assert bool((same | mirrored).all()) and same.any() and mirrored.any()
+
+
+def test_cli_lists_every_dataset_with_availability(tmp_path, capsys):
+    import json
+
+    from bench.cli import main
+
+    write_mnist(tmp_path, "MNIST", 2, 2, compress=True)
+    assert main(["datasets", "--json", "--bench-data", str(tmp_path)]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == set(data.names())
+    assert rows["mnist"]["available"] and not rows["cifar10"]["available"]
+    assert rows["digits"]["available"] and rows["cifar10"]["train"] == 50000

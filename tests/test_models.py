@@ -88,3 +88,17 @@ def test_torchvision_weights_refuse_pickled_code(tmp_path):
     torch.save({"fc.weight": torch.zeros(1), "hook": print}, path)
     with pytest.raises(Exception, match=r"(?i)weights_only|unsupported global"):
         build_torchvision("resnet18", (3, 32, 32), 5, weights=path)
+
+
+def test_cli_lists_params_and_refusals(capsys):
+    import json
+
+    from bench.cli import main
+
+    assert main(["models", "--json", "--no-torchvision", "--dataset", "cifar10"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == set(OWN)
+    assert rows["resnet56"]["params"] == PINNED_PARAMS["resnet56"]
+    assert main(["models", "--json", "--filter", "tv_resnet1", "--dataset", "digits"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["params"] is None and "does not fit" in r["classifier"] for r in rows)

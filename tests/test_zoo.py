@@ -102,3 +102,12 @@ def test_pretrain_grid_fills_the_cache(tmp_path):
     got = zoo.pretrain(["digits"], ["mlp"], [0, 1], recipe=None)
     assert [p.spec.seed for p in got] == [0, 1] and len(zoo.trained) == 2
     assert {m["arch"] for m in zoo.cached()} == {"mlp"}
+
+
+def test_cli_lists_the_cache(tmp_path, capsys):
+    from bench.cli import main
+
+    Zoo(tmp_path).get(SPEC)
+    assert main(["zoo", "--bench-cache", str(tmp_path), "--json", "--verify"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["key"], r["valid"]) for r in rows] == [(SPEC.key, True)]
