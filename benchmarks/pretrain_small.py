@@ -15,8 +15,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import data, recipes  # noqa: E402
-from bench.zoo import PretrainedSpec, Zoo  # noqa: E402
+from bench import data, recipes
+from bench.zoo import PretrainedSpec, Zoo
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ PINNED_KEYS = {
     "pretrain-cifar": "2ce5a1a53b11",
     "finetune-imagenet": "8653ba396ad3",
     "pretrain-small-fast": "f30501371b9e",
+    "pretrain-digits": "63b277b80c51",
 }
 
 

@@ -70,4 +70,5 @@ register(DatasetSpec(
 register(DatasetSpec(
     name="digits", num_classes=10, input_shape=(1, 8, 8), train_size=1437, test_size=360,
     source="scikit-learn: sklearn.datasets.load_digits (UCI 8x8)", load=load_digits, embedded=True,
+    pretrain_recipe="pretrain-digits",
 ))
