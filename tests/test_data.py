@@ -186,3 +186,13 @@ def test_cli_lists_every_dataset_with_availability(tmp_path, capsys):
     assert set(rows) == set(data.names())
     assert rows["mnist"]["available"] and not rows["cifar10"]["available"]
     assert rows["digits"]["available"] and rows["cifar10"]["train"] == 50000
+
+
+def test_calibration_batch_of_image_arrays_is_plain_and_seeded():
+    from bench.data.loaders import calibration_batch
+
+    augmented = _arrays().with_augmentation(crop_flip(2))
+    x, y = calibration_batch(augmented, 4, seed=5)
+    again = calibration_batch(augmented, 4, seed=5)
+    assert torch.equal(x, again[0]) and torch.equal(y, again[1])
+    assert all(torch.equal(x[i], augmented[int(y[i])][0]) for i in range(4))  # labels are indices

@@ -58,5 +58,7 @@ def calibration_batch(data: Dataset, size: int, seed: int) -> Batch:
     if isinstance(data, TensorDataset):
         x, y = data.tensors
         return x[idx], y[idx]
+    if isinstance(data, ImageArrays):  # one gather, never augmented
+        return data.with_augmentation(None).batch(idx, generator)
     items = [data[int(i)] for i in idx]
     return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
