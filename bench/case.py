@@ -85,12 +85,13 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     row["method_hash"] = found.source_hash if found else None  # recorded even if it is broken
     method = env.method(case.method)
     ds = data.get(case.dataset)
-    pre_recipe = recipes.get(case.pretrain or ds.pretrain_recipe)
+    pre_name = case.pretrain or ds.pretrain_recipe_for(case.arch)
+    pre_recipe = recipes.get(pre_name)
     ft_recipe = recipes.get(case.finetune or ds.finetune_recipe)
-    row.update(pretrain_recipe=case.pretrain or ds.pretrain_recipe,
+    row.update(pretrain_recipe=pre_name,
                finetune_recipe=case.finetune or ds.finetune_recipe,
                pretrain_recipe_key=pre_recipe.key, recipe_key=ft_recipe.key)
-    train_set, test_set = data.load(case.dataset, env.zoo.data_root)
+    train_set, test_set = data.load(case.dataset, env.zoo.data_root, augment=ft_recipe.augment)
     pretrained = env.zoo.get(PretrainedSpec(case.dataset, case.arch, pre_recipe, case.pretrain_seed))
     row["pretrained_key"] = pretrained.spec.key
     test_loader = make_loader(test_set, ds.eval_batch_size, shuffle=False)

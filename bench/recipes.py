@@ -69,6 +69,9 @@ def stable_hash(payload: object) -> str:
 
 RECIPES: Registry[Recipe] = Registry("recipe")
 RECIPES.register("pretrain-small", Recipe(epochs=10, lr=0.05, augment=False))
+# The 8x8 digits have 1,437 training images: batches of 32 give LeNet-5 enough steps to converge.
+RECIPES.register("pretrain-digits", Recipe(epochs=10, lr=0.05, batch_size=32, augment=False))
+RECIPES.register("pretrain-small-fast", Recipe(epochs=3, lr=0.1, augment=False))
 RECIPES.register("finetune-small", Recipe(epochs=2, lr=0.01, schedule="constant", augment=False))
 RECIPES.register("finetune-small-long", Recipe(epochs=6, lr=0.01, augment=False))
 # The CIFAR recipes of He et al. 2016 / ShrinkBench, for users with a GPU.
@@ -84,3 +87,13 @@ RECIPES.register("finetune-imagenet", Recipe(epochs=10, batch_size=256, lr=0.001
 def get(name: str) -> Recipe:
     """The named recipe (the error lists the valid names)."""
     return RECIPES.get(name)
+
+
+def names() -> list[str]:
+    """Every registered recipe name."""
+    return RECIPES.names()
+
+
+def field_help() -> dict[str, str]:
+    """Help text of each recipe field, with its default."""
+    return {f.name: f"{f.metadata.get('help', '')} (default {f.default!r})" for f in fields(Recipe)}

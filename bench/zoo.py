@@ -14,7 +14,7 @@ import torch
 from filelock import FileLock
 from torch import nn
 
-from bench import data, models
+from bench import data, models, recipes
 from bench.data.loaders import make_loader
 from bench.recipes import Recipe, stable_hash
 from bench.train import evaluate, train
@@ -49,7 +49,7 @@ class Pretrained:
     def build(self) -> nn.Module:
         """A new model holding these weights."""
         ds = data.get(self.spec.dataset)
-        model = models.build(self.spec.arch, ds.input_shape, ds.num_classes)
+        model = models.build(self.spec.arch, ds.input_shape, ds.num_classes, ds.name)
         model.load_state_dict(self.state_dict)
         return model.eval()
 
@@ -95,14 +95,30 @@ class Zoo:
         self._memory[key] = found
         return found
 
-    def cached(self) -> list[dict]:
-        """Metadata of every valid-looking entry in the cache folder."""
+    def cached(self, verify: bool = False) -> list[dict]:
+        """Metadata of every entry in the cache folder; with `verify`, each gets `valid`
+        (its weights match the checksum recorded at write time)."""
         out = []
         for meta_path in sorted(self.root.glob("*/meta.json")):
             try:
-                out.append(json.loads(meta_path.read_text()))
+                meta = json.loads(meta_path.read_text())
             except (OSError, json.JSONDecodeError):
                 continue
+            if verify:
+                weights = meta_path.parent / "weights.pt"
+                meta["valid"] = weights.is_file() and meta.get("sha256") == _sha256(weights)
+            out.append(meta)
+        return out
+
+    def pretrain(self, datasets: list[str], archs: list[str], seeds: list[int],
+                 recipe: str | None = None) -> list[Pretrained]:
+        """Make sure every (dataset, arch, seed) is in the cache, training what is missing;
+        `recipe` names the pretraining recipe (default: each dataset's own)."""
+        out = []
+        for name in datasets:
+            for arch in archs:
+                chosen = recipes.get(recipe or data.get(name).pretrain_recipe_for(arch))
+                out.extend(self.get(PretrainedSpec(name, arch, chosen, seed)) for seed in seeds)
         return out
 
     def _load(self, spec: PretrainedSpec) -> Pretrained | None:
@@ -124,9 +140,9 @@ class Zoo:
 
     def _train(self, spec: PretrainedSpec) -> Pretrained:
         ds = data.get(spec.dataset)
-        train_set, test_set = data.load(spec.dataset, self.data_root)
+        train_set, test_set = data.load(spec.dataset, self.data_root, augment=spec.recipe.augment)
         torch.manual_seed(spec.seed)
-        model = models.build(spec.arch, ds.input_shape, ds.num_classes)
+        model = models.build(spec.arch, ds.input_shape, ds.num_classes, ds.name)
         loader = make_loader(train_set, spec.recipe.batch_size, shuffle=True, seed=spec.seed)
         start = time.perf_counter()
         logs = train(model, loader, spec.recipe, device=self.device, seed=spec.seed)
@@ -141,8 +157,9 @@ class Zoo:
             "key": spec.key, "dataset": spec.dataset, "arch": spec.arch, "seed": spec.seed,
             "recipe_key": spec.recipe.key, "recipe": spec.recipe.to_dict(),
             "top1": result.top1, "top5": result.top5, "loss": result.loss,
-            "train_seconds": round(seconds, 3), "final_train_loss": logs[-1].train_loss if logs
-            else None, "sha256": _sha256(weights), "torch": torch.__version__,
+            "train_seconds": round(seconds, 3), "threads": torch.get_num_threads(),
+            "final_train_loss": logs[-1].train_loss if logs else None,
+            "sha256": _sha256(weights), "torch": torch.__version__,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         _atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=2).encode()))

@@ -31,9 +31,20 @@ class DatasetSpec:
     source: str  # where the files come from, for listings
     load: Callable[[Path | None], Splits]  # data root -> (train, test); root is None if embedded
     embedded: bool = False
+    augment: Callable[[Dataset], Dataset] | None = None  # train split -> its augmented view
+    augmentation: str = "none"  # the standard augmentation, in words, for listings
+    files: str = ""  # which files go where under the data root, for listings and errors
+    download: Callable[[Path], None] | None = None  # fetches the files, only when asked
+    check: Callable[[Path], None] | None = None  # raises DatasetUnavailableError if files are absent
     pretrain_recipe: str = "pretrain-small"
     finetune_recipe: str = "finetune-small"
     eval_batch_size: int = 256
+    # (architecture, recipe) pairs that replace pretrain_recipe for heavier nets on this dataset
+    arch_pretrain: tuple[tuple[str, str], ...] = ()
+
+    def pretrain_recipe_for(self, arch: str) -> str:
+        """Name of the default pretraining recipe of architecture `arch` on this dataset."""
+        return dict(self.arch_pretrain).get(arch, self.pretrain_recipe)
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
@@ -63,11 +74,31 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("BENCH_DATA", "~/data")).expanduser()
 
 
-@lru_cache(maxsize=8)
-def load(name: str, root: Path | None = None) -> Splits:
-    """Train and test splits of dataset `name`, loaded once per process."""
+def load(name: str, root: str | os.PathLike | None = None, augment: bool = False) -> Splits:
+    """Train and test splits of dataset `name`, read once per process; with `augment` the
+    training split carries the dataset's standard augmentation (the test split never does)."""
     spec = get(name)
-    return spec.load(None if spec.embedded else data_root(root))
+    train, test = _read(name, None if spec.embedded else data_root(root))
+    if augment and spec.augment is not None:
+        train = spec.augment(train)
+    return train, test
+
+
+@lru_cache(maxsize=8)
+def _read(name: str, root: Path | None) -> Splits:
+    return get(name).load(root)
+
+
+def available(name: str, root: str | os.PathLike | None = None) -> bool:
+    """Whether dataset `name` can be loaded (embedded, or its files are under the data root)."""
+    spec = get(name)
+    if spec.embedded or spec.check is None:
+        return True
+    try:
+        spec.check(data_root(root))
+    except DatasetUnavailableError:
+        return False
+    return True
 
 
 _builtin_loaded = False

@@ -1,0 +1,56 @@
+"""List the datasets: classes, shapes, sizes, where their files come from and whether they are here.
+
+Datasets on disk live under the data root (--bench-data DIR or $BENCH_DATA, default ~/data).
+Nothing is downloaded unless asked: `python -m bench datasets --download cifar10 --bench-data DIR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import data
+from bench.cli._output import print_json, print_table
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bench-data", default=None, metavar="DIR",
+                        help="root of on-disk datasets (default: $BENCH_DATA or ~/data)")
+    parser.add_argument("--download", default=None, metavar="NAME",
+                        help="fetch dataset NAME's files into the data root (needs the internet)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.download:
+        return _download(args.download, args.bench_data)
+    rows = []
+    for name in data.names():
+        spec = data.get(name)
+        rows.append({
+            "name": name, "classes": spec.num_classes, "input": "x".join(map(str, spec.input_shape)),
+            "train": spec.train_size, "test": spec.test_size,
+            "available": data.available(name, args.bench_data),
+            "pretrain": spec.pretrain_recipe, "finetune": spec.finetune_recipe,
+            "augmentation": spec.augmentation, "source": spec.source,
+        })
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table([{k: v for k, v in r.items() if k != "augmentation"} for r in rows])
+    print(f"\ndata root: {data.data_root(args.bench_data)}")
+    return 0
+
+
+def _download(name: str, root: str | None) -> int:
+    spec = data.get(name)
+    if spec.embedded:
+        print(f"{name} ships inside an installed package; nothing to download")
+        return 0
+    if spec.download is None:
+        raise ValueError(f"{name} cannot be downloaded automatically; put {spec.files} under "
+                         f"{data.data_root(root)}")
+    target = data.data_root(root)
+    target.mkdir(parents=True, exist_ok=True)
+    spec.download(target)
+    print(f"{name}: files are in {target} ({spec.files})")
+    return 0
