@@ -73,6 +73,7 @@ RECIPES.register("pretrain-small", Recipe(epochs=10, lr=0.05, augment=False))
 RECIPES.register("pretrain-digits", Recipe(epochs=10, lr=0.05, batch_size=32, augment=False))
 RECIPES.register("pretrain-small-fast", Recipe(epochs=3, lr=0.1, augment=False))
 RECIPES.register("finetune-small", Recipe(epochs=2, lr=0.01, schedule="constant", augment=False))
+RECIPES.register("finetune-small-fast", Recipe(epochs=1, lr=0.01, schedule="constant", augment=False))
 RECIPES.register("finetune-small-long", Recipe(epochs=6, lr=0.01, augment=False))
 # The CIFAR recipes of He et al. 2016 / ShrinkBench, for users with a GPU.
 RECIPES.register("pretrain-cifar", Recipe(epochs=160, lr=0.1, weight_decay=1e-4,
