@@ -15,8 +15,9 @@ GROUP_KEYS = ("dataset", "arch", "method", "ratio")
 # What else fixes a case; these split the report only where they vary in the selected rows.
 CONDITION_KEYS = ("pretrain_recipe", "finetune_recipe", "pretrain_seed", "include_classifier",
                   "calibration_size")
-# The identity of a case across runs: a later run of the same case supersedes an earlier one.
-CASE_KEYS = (*GROUP_KEYS, *CONDITION_KEYS, "seed")
+# The identity of a case across runs (case_id names method, dataset, arch, ratio, seed and any
+# non-default recipe or pretraining seed): a later run of the same case supersedes an earlier one.
+CASE_KEYS = ("case_id", "include_classifier", "calibration_size")
 # Figures aggregated over seeds; delta_top1 = top1 - top1_dense (fractions, like top1).
 METRICS = ("top1", "delta_top1", "top1_dense", "compression", "speedup_theoretical",
            "speedup_measured")
