@@ -100,9 +100,11 @@ def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dat
         sql += " WHERE " + " AND ".join(where)
     if latest_per_case:
         partition = ", ".join(f"x.{k}" for k in CASE_KEYS if k in have)
-        sql += (f" QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY r.started_at DESC "
-                "NULLS LAST, x.started_at DESC NULLS LAST) = 1")
-    cur = con.execute(sql + " ORDER BY x.dataset, x.arch, x.method, x.ratio, x.seed", params)
+        newest = "r.started_at DESC NULLS LAST" + (", x.started_at DESC NULLS LAST"
+                                                   if "started_at" in have else "")
+        sql += f" QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {newest}) = 1"
+    order = [f"x.{k}" for k in (*GROUP_KEYS, "seed", "nodeid") if k in have]
+    cur = con.execute(sql + " ORDER BY " + ", ".join(order), params)
     names = [d[0] for d in cur.description]
     out = []
     for values in cur.fetchall():
