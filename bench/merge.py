@@ -63,9 +63,11 @@ def merge_one(store: Store, source: str | Path) -> dict[str, int]:
                 con.execute(f"INSERT OR IGNORE INTO main.{table} ({names}) "
                             f"SELECT {names} FROM {SOURCE}.{table}")
                 added[table] = _count(con, table) - before
-            con.execute(f"UPDATE main.runs AS t SET finished_at = s.finished_at, "
-                        f"exit_status = s.exit_status FROM {SOURCE}.runs AS s WHERE t.run_id = s.run_id "
-                        "AND t.finished_at IS NULL AND s.finished_at IS NOT NULL")
+            if {"finished_at", "exit_status"} <= set(columns_of(con, "runs", catalog=SOURCE)):
+                con.execute(f"UPDATE main.runs AS t SET finished_at = s.finished_at, "
+                            f"exit_status = s.exit_status FROM {SOURCE}.runs AS s "
+                            "WHERE t.run_id = s.run_id AND t.finished_at IS NULL "
+                            "AND s.finished_at IS NOT NULL")
             con.commit()
         except BaseException:
             con.rollback()
