@@ -123,3 +123,22 @@ def test_the_report_command_in_each_format(db, capsys):
 def test_the_report_command_names_a_missing_database(tmp_path, capsys):
     assert main(["report", "--db", str(tmp_path / "none.duckdb")]) == 2
     assert "no results database" in capsys.readouterr().err
+
+
+def test_the_example_queries_of_the_schema_document_run(db):
+    import re
+    from pathlib import Path
+
+    import duckdb
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "results.md").read_text()
+    queries = re.findall(r"```sql\n(.*?)```", text, flags=re.S)
+    assert len(queries) >= 5
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for sql in queries:
+            con.execute(sql).fetchall()
+        top = con.execute(queries[0].replace("'mnist5k'", "'toy'")).fetchall()
+        assert top and top[0][3] == 3  # three seeds
+    finally:
+        con.close()
