@@ -75,8 +75,8 @@ SAME = ("nodeid", "case_id", "status", "method", "method_hash", "dataset", "arch
         "speedup_theoretical", "extra")
 
 
-def run_suite(text: str, folder: Path, db: Path, cache: Path, *args: str):
-    """Run a suite file in a fresh pytest process, the bench plugin loaded, from `folder`."""
+def start_suite(text: str, folder: Path, db: Path, cache: Path, *args: str) -> subprocess.Popen:
+    """Start a suite file in a fresh pytest process, the bench plugin loaded, from `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     suite = folder / "suite_tiny.py"
     suite.write_text(textwrap.dedent(text))
@@ -85,7 +85,19 @@ def run_suite(text: str, folder: Path, db: Path, cache: Path, *args: str):
     cmd = [sys.executable, "-m", "pytest", str(suite), "-p", "bench.plugin", "-p", "no:cacheprovider",
            "--rootdir", str(folder), "--bench-db", str(db), "--bench-cache", str(cache),
            "--bench-no-latency", "--bench-methods", str(REPO / "methods"), "-q", *args]
-    return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    """Wait for a started suite: its exit code and output."""
+    out, _ = proc.communicate(timeout=300)
+    return proc.returncode, out
+
+
+def run_suite(text: str, folder: Path, db: Path, cache: Path, *args: str) -> tuple[int, str]:
+    """Run a suite file to its end: exit code and output."""
+    return finish(start_suite(text, folder, db, cache, *args))
 
 
 def rows(db: Path, sql: str) -> list[dict]:
@@ -101,11 +113,11 @@ def rows(db: Path, sql: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def serial_and_parallel(tmp_path_factory, shared_cache) -> tuple[Path, Path, str, str]:
-    """The small suite run once without and once with `-n 2`, into two databases."""
+    """The small suite run once without and once with `-n 2` (at the same time), into two databases."""
     tmp = tmp_path_factory.mktemp("plugin")
-    one = run_suite(SUITE, tmp / "serial", tmp / "serial.duckdb", shared_cache)
-    two = run_suite(SUITE, tmp / "parallel", tmp / "parallel.duckdb", shared_cache, "-n", "2")
-    return tmp / "serial.duckdb", tmp / "parallel.duckdb", one.stdout + one.stderr, two.stdout + two.stderr
+    one = start_suite(SUITE, tmp / "serial", tmp / "serial.duckdb", shared_cache)
+    two = start_suite(SUITE, tmp / "parallel", tmp / "parallel.duckdb", shared_cache, "-n", "2")
+    return tmp / "serial.duckdb", tmp / "parallel.duckdb", finish(one)[1], finish(two)[1]
 
 
 def test_xdist_writes_the_same_rows_as_a_serial_run(serial_and_parallel):
@@ -163,8 +175,8 @@ def test_suite_authors_add_fields_with_bench_record(serial_and_parallel):
 
 def test_a_killed_run_keeps_its_finished_cases(tmp_path, shared_cache):
     db = tmp_path / "killed.duckdb"
-    proc = run_suite(KILLED_SUITE, tmp_path / "suite", db, shared_cache)
-    assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+    code, out = run_suite(KILLED_SUITE, tmp_path / "suite", db, shared_cache)
+    assert code == -signal.SIGKILL, out
     got = rows(db, "SELECT ratio, status, top1 FROM results ORDER BY ratio")
     assert [(r["ratio"], r["status"]) for r in got] == [(1, "passed"), (2, "passed")]
     assert all(0 < r["top1"] <= 1 for r in got)
@@ -181,12 +193,11 @@ def test_a_locked_database_fails_the_run_before_any_case(tmp_path, shared_cache)
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
-        proc = run_suite(SUITE, tmp_path / "suite", db, shared_cache, "-n", "2")
+        code, out = run_suite(SUITE, tmp_path / "suite", db, shared_cache, "-n", "2")
     finally:
         holder.kill()
         holder.wait()
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, out
+    assert code == pytest.ExitCode.USAGE_ERROR, out
     assert f"results database {db} is locked by another process" in out
     assert "--bench-db" in out  # the message says how to get around it
     assert not (tmp_path / "suite" / "a_case_ran").exists()
