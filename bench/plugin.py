@@ -46,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 # Invocations that run no case and so open no database (pytest --help, --fixtures, ...).
 _NO_RUN_OPTIONS = ("help", "version", "collectonly", "showfixtures", "show_fixtures_per_test",
-                   "markers", "setupplan")
+                   "markers", "setupplan", "setuponly")
 
 
 def _is_controller(config: pytest.Config) -> bool:
@@ -102,9 +102,14 @@ class ResultWriter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rows = [value for name, value in report.user_properties if name == ROW_PROPERTY]
-        if not rows:
+        if rows:
+            row = json.loads(rows[-1]) | {"run_id": self.run_id}
+        elif report.failed and report.when == "???":  # xdist's report for a test whose worker died
+            row = {"run_id": self.run_id, "nodeid": report.nodeid, "status": "error",
+                   "case_id": report.nodeid.partition("[")[2].rstrip("]") or None,
+                   "error": f"the worker process running this test crashed\n{report.longreprtext}"}
+        else:
             return
-        row = json.loads(rows[-1]) | {"run_id": self.run_id}
         try:
             self.store.write_case(row)
         except duckdb.Error as exc:

@@ -49,6 +49,13 @@ def test_fails(case, bench_case):
 @pytest.mark.parametrize("case", grid.cases(ratios=[8], **GRID))
 def test_errors(case, broken_fixture, bench_case):
     bench_case(case)
+
+
+@pytest.mark.parametrize("case", grid.cases(ratios=[16], **GRID))
+def test_crash(case, bench_case):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # under xdist, the worker dies mid-case
+        os.kill(os.getpid(), signal.SIGKILL)
+    bench_case(case)
 '''
 
 KILLED_SUITE = '''
@@ -122,16 +129,17 @@ def serial_and_parallel(tmp_path_factory, shared_cache) -> tuple[Path, Path, str
 
 def test_xdist_writes_the_same_rows_as_a_serial_run(serial_and_parallel):
     serial, parallel, out1, out2 = serial_and_parallel
-    assert "2 passed" in out1 and "1 failed" in out1 and "1 error" in out1, out1
-    assert "2 passed" in out2 and "1 failed" in out2 and "1 error" in out2, out2
+    assert "3 passed" in out1 and "1 failed" in out1 and "1 error" in out1, out1
+    assert "2 passed" in out2 and "2 failed" in out2 and "1 error" in out2, out2
     cols = ", ".join(SAME)
-    a = rows(serial, f"SELECT {cols} FROM results ORDER BY nodeid")
-    b = rows(parallel, f"SELECT {cols} FROM results ORDER BY nodeid")
+    a = rows(serial, f"SELECT {cols} FROM results WHERE nodeid NOT LIKE '%test_crash%' ORDER BY nodeid")
+    b = rows(parallel, f"SELECT {cols} FROM results WHERE nodeid NOT LIKE '%test_crash%' ORDER BY nodeid")
     assert len(a) == 4
     assert a == b
-    layers = "SELECT nodeid, layer, params, nonzero, macs_nonzero FROM layers ORDER BY nodeid, layer"
+    same = "WHERE nodeid NOT LIKE '%test_crash%'"
+    layers = f"SELECT nodeid, layer, params, nonzero, macs_nonzero FROM layers {same} ORDER BY nodeid, layer"
     assert rows(serial, layers) == rows(parallel, layers) != []
-    epochs = "SELECT nodeid, epoch, train_loss FROM epochs ORDER BY nodeid, epoch"
+    epochs = f"SELECT nodeid, epoch, train_loss FROM epochs {same} ORDER BY nodeid, epoch"
     ea, eb = rows(serial, epochs), rows(parallel, epochs)
     assert [(r["nodeid"], r["epoch"]) for r in ea] == [(r["nodeid"], r["epoch"]) for r in eb] != []
     assert [r["train_loss"] for r in ea] == pytest.approx([r["train_loss"] for r in eb], rel=1e-6)
@@ -142,9 +150,19 @@ def test_xdist_writes_the_same_rows_as_a_serial_run(serial_and_parallel):
     assert rows(serial, "SELECT workers FROM runs")[0]["workers"] == 0
 
 
+def test_a_case_whose_xdist_worker_crashes_is_an_error_row(serial_and_parallel):
+    serial, parallel = serial_and_parallel[:2]
+    crash = "SELECT status, case_id, error FROM results WHERE nodeid LIKE '%test_crash%'"
+    assert [r["status"] for r in rows(serial, crash)] == ["passed"]
+    (row,) = rows(parallel, crash)
+    assert row["status"] == "error" and row["case_id"] == "magnitude_global-digits-mlp-r16-s0"
+    assert "crashed" in row["error"]
+
+
 def test_failed_and_errored_cases_are_rows_with_their_error(serial_and_parallel):
     serial = serial_and_parallel[0]
-    by_status = {r["status"]: r for r in rows(serial, "SELECT * FROM results")}
+    query = "SELECT * FROM results WHERE nodeid NOT LIKE '%test_crash%'"
+    by_status = {r["status"]: r for r in rows(serial, query)}
     assert set(by_status) == {"passed", "failed", "error"}
     failed, errored = by_status["failed"], by_status["error"]
     assert "deliberate failure after the case ran" in failed["error"]
@@ -168,7 +186,7 @@ def test_every_row_traces_back_to_its_run_and_inputs(serial_and_parallel):
 def test_suite_authors_add_fields_with_bench_record(serial_and_parallel):
     serial = serial_and_parallel[0]
     got = rows(serial, "SELECT ratio, params_nonzero, extra->>'kept' AS kept, extra->>'note' AS note "
-                       "FROM results WHERE status = 'passed' ORDER BY ratio")
+                       "FROM results WHERE nodeid LIKE '%test_prune%' ORDER BY ratio")
     assert [r["ratio"] for r in got] == [1, 4]
     assert all(int(r["kept"]) == r["params_nonzero"] and r["note"] == "tiny" for r in got)
 
