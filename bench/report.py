@@ -95,7 +95,9 @@ def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dat
         if values:
             where.append(f"x.{column} IN ({', '.join('?' for _ in values)})")
             params += values
-    sql = "SELECT x.*, r.started_at AS run_started_at FROM results x LEFT JOIN runs r USING (run_id)"
+    finished = "r.finished_at" if "finished_at" in columns_of(con, "runs") else "NULL"
+    sql = (f"SELECT x.*, r.started_at AS run_started_at, {finished} AS run_finished_at "
+           "FROM results x LEFT JOIN runs r USING (run_id)")
     if where:
         sql += " WHERE " + " AND ".join(where)
     if latest_per_case:
@@ -156,10 +158,12 @@ def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
 
 
 def summary(rows: Sequence[dict]) -> dict:
-    """What the selection covers: runs, cases by status, interrupted runs, latency under load."""
+    """What the selection covers: runs, cases by status, unfinished runs (killed, or still
+    going), latencies taken under parallel load."""
     statuses: dict[str, int] = {}
     for r in rows:
         statuses[r.get("status")] = statuses.get(r.get("status"), 0) + 1
     return {"runs": sorted({r["run_id"] for r in rows}), "cases": len(rows), "statuses": statuses,
+            "unfinished_runs": sorted({r["run_id"] for r in rows if r.get("run_finished_at") is None}),
             "latency_under_load": sum(bool(r.get("latency_parallel")) and r.get("latency_ms") is not None
                                       for r in rows)}

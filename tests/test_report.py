@@ -104,6 +104,18 @@ def test_an_older_database_without_newer_columns_still_reports(tmp_path):
     assert lines[0]["top1_mean"] == 0.5 and lines[0]["compression_mean"] is None
 
 
+def test_unfinished_runs_are_named(tmp_path, case_row, capsys):
+    from bench.store import Store
+
+    store = Store(tmp_path / "u.duckdb")
+    store.start_run({"run_id": "killed", "started_at": "2024-01-01"})
+    store.write_case(case_row("a", 2, 0, 0.8) | {"run_id": "killed"})
+    store.close()
+    assert report.summary(load(tmp_path / "u.duckdb"))["unfinished_runs"] == ["killed"]
+    assert main(["report", "--db", str(tmp_path / "u.duckdb")]) == 0
+    assert "from 1 run(s), 1 of them unfinished" in capsys.readouterr().out
+
+
 def test_the_report_command_in_each_format(db, capsys):
     assert main(["report", "--db", str(db)]) == 0
     table = capsys.readouterr().out

@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
     info = report.summary(rows)
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(info["statuses"].items()))
-    print(f"{args.db}: {info['cases']} cases ({statuses or 'none'}) from {len(info['runs'])} run(s)\n")
+    unfinished = f", {len(info['unfinished_runs'])} of them unfinished" if info["unfinished_runs"] else ""
+    print(f"{args.db}: {info['cases']} cases ({statuses or 'none'}) from {len(info['runs'])} run(s)"
+          f"{unfinished}\n")
     if not lines:
         print("(no rows match)")
         return 0
