@@ -116,8 +116,8 @@ class ResultWriter:
             # A row the database refuses (e.g. a value of the wrong type from a suite's extra
             # fields) still leaves a trace: the case's identity with status error and the reason.
             self.unwritable.append(f"{row['nodeid']}: {exc}")
-            keep = {k: row.get(k) for k in ("run_id", "nodeid", "case_id", "method", "dataset",
-                                            "arch", "ratio", "seed", "started_at", "worker")}
+            keep = {k: str(row[k]) for k in ("run_id", "nodeid", "case_id", "method", "dataset",
+                                             "arch", "worker") if row.get(k) is not None}
             self.store.write_case(keep | {"status": "error",
                                           "error": f"row not storable: {exc}\n{row.get('error') or ''}"})
         self.written += 1

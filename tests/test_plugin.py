@@ -233,3 +233,22 @@ def test_options_are_grouped_and_help_opens_no_database(tmp_path):
     assert "--bench-db=PATH" in options and len(options) >= 6
     assert all(o.startswith("--bench-") for o in options)
     assert not list(tmp_path.glob("*.duckdb"))
+
+
+def test_a_row_the_database_refuses_is_kept_as_an_error(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from bench.plugin import ROW_PROPERTY, ResultWriter
+    from bench.store import Store
+
+    store = Store(tmp_path / "w.duckdb")
+    writer = ResultWriter(store, "run")
+    bad = {"nodeid": "s.py::t[x]", "case_id": "x", "status": "passed", "method": "m", "seed": "NaN-seed",
+           "top1": 0.5, "error": None}
+    writer.pytest_runtest_logreport(SimpleNamespace(user_properties=[(ROW_PROPERTY, json.dumps(bad))],
+                                                    failed=False, when="call", nodeid=bad["nodeid"]))
+    got = store.con.execute("SELECT status, method, seed, top1, error FROM results").fetchall()
+    store.close()
+    assert len(got) == 1 and got[0][:4] == ("error", "m", None, None)
+    assert got[0][4].startswith("row not storable") and writer.unwritable
