@@ -17,7 +17,7 @@ from bench import provenance
 from bench.case import BenchEnv, Case, run_case
 from bench.data import DatasetUnavailableError
 from bench.methods import discover
-from bench.store import SchemaError, Store, StoreLockedError
+from bench.store import SCHEMA_VERSION, SchemaError, Store, StoreLockedError
 from bench.zoo import Zoo
 
 ROW = pytest.StashKey[dict]()
@@ -129,6 +129,9 @@ class ResultWriter:
         if self.written:
             terminalreporter.write_sep("-", f"bench: {self.written} case rows written to "
                                        f"{self.store.path} (run {self.run_id})")
+        if 0 < self.store.migrated_from < SCHEMA_VERSION:
+            terminalreporter.write_line(f"bench: {self.store.path} was upgraded from schema version "
+                                        f"{self.store.migrated_from} to {SCHEMA_VERSION}")
         for line in self.unwritable:
             terminalreporter.write_line(f"bench: row stored as error, database refused it: {line}",
                                         red=True)
