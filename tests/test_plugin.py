@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,7 +147,8 @@ def test_xdist_writes_the_same_rows_as_a_serial_run(serial_and_parallel):
     runs = rows(parallel, "SELECT workers, exit_status, finished_at FROM runs")
     assert runs[0]["workers"] == 2 and runs[0]["exit_status"] == 1 and runs[0]["finished_at"]
     workers = rows(parallel, "SELECT DISTINCT worker FROM results WHERE worker IS NOT NULL")
-    assert {r["worker"] for r in workers} <= {"gw0", "gw1"} and workers
+    # gw0 and gw1, and gw2 where xdist replaced the worker that crashed
+    assert workers and all(re.fullmatch(r"gw\d+", r["worker"]) for r in workers)
     assert rows(serial, "SELECT workers FROM runs")[0]["workers"] == 0
 
 
