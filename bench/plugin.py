@@ -10,13 +10,14 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from bench import provenance
 from bench.case import BenchEnv, Case, run_case
 from bench.data import DatasetUnavailableError
 from bench.methods import discover
-from bench.store import Store, StoreLockedError
+from bench.store import SCHEMA_VERSION, SchemaError, Store, StoreLockedError
 from bench.zoo import Zoo
 
 ROW = pytest.StashKey[dict]()
@@ -43,24 +44,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-no-db", action="store_true", help="write no results database")
 
 
+# Invocations that run no case and so open no database (pytest --help, --fixtures, ...).
+_NO_RUN_OPTIONS = ("help", "version", "collectonly", "showfixtures", "show_fixtures_per_test",
+                   "markers", "setupplan", "setuponly")
+
+
 def _is_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
+
+
+def _workers(config: pytest.Config) -> int:
+    """Number of xdist worker processes (0: the cases run in this process)."""
+    if getattr(config.option, "dist", "no") == "no":
+        return 0
+    return len(getattr(config.option, "tx", None) or [])
+
+
+def _bench_options(config: pytest.Config) -> dict:
+    """The --bench-* options of this invocation, for the run's provenance."""
+    return {name: getattr(config.option, name) for name in vars(config.option)
+            if name.startswith("bench_")}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     folder = config.getoption("bench_methods") or os.environ.get("BENCH_METHODS")
     os.environ["BENCH_METHODS"] = str(Path(folder or config.rootpath / "methods").resolve())
-    if not _is_controller(config) or config.getoption("bench_no_db") or config.option.collectonly:
+    if (not _is_controller(config) or config.getoption("bench_no_db")
+            or any(getattr(config.option, name, False) for name in _NO_RUN_OPTIONS)):
         return
     path = config.getoption("bench_db") or config.rootpath / "results.duckdb"
     try:
-        store = Store(path)  # fails fast, before any case runs, if another run holds it
-    except StoreLockedError as exc:
+        store = Store(path)  # fails fast, before any worker starts or any case runs
+    except (StoreLockedError, SchemaError) as exc:
         raise pytest.UsageError(str(exc)) from None
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    workers = getattr(config.option, "numprocesses", None)
-    store.start_run({"run_id": run_id, "started_at": dt.datetime.now(),
-                     "workers": workers if isinstance(workers, int) else 0}
+    store.start_run({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
+                     "pytest": pytest.__version__, "options": _bench_options(config)}
                     | provenance.collect(config.rootpath, config.getoption("bench_device")))
     config.pluginmanager.register(ResultWriter(store, run_id), "bench-result-writer")
 
@@ -79,12 +98,29 @@ class ResultWriter:
 
     def __init__(self, store: Store, run_id: str) -> None:
         self.store, self.run_id, self.written = store, run_id, 0
+        self.unwritable: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rows = [value for name, value in report.user_properties if name == ROW_PROPERTY]
         if rows:
-            self.store.write_case(json.loads(rows[-1]) | {"run_id": self.run_id})
-            self.written += 1
+            row = json.loads(rows[-1]) | {"run_id": self.run_id}
+        elif report.failed and report.when == "???":  # xdist's report for a test whose worker died
+            row = {"run_id": self.run_id, "nodeid": report.nodeid, "status": "error",
+                   "case_id": report.nodeid.partition("[")[2].rstrip("]") or None,
+                   "error": f"the worker process running this test crashed\n{report.longreprtext}"}
+        else:
+            return
+        try:
+            self.store.write_case(row)
+        except duckdb.Error as exc:
+            # A row the database refuses (e.g. a value of the wrong type from a suite's extra
+            # fields) still leaves a trace: the case's identity with status error and the reason.
+            self.unwritable.append(f"{row['nodeid']}: {exc}")
+            keep = {k: str(row[k]) for k in ("run_id", "nodeid", "case_id", "method", "dataset",
+                                             "arch", "worker") if row.get(k) is not None}
+            self.store.write_case(keep | {"status": "error",
+                                          "error": f"row not storable: {exc}\n{row.get('error') or ''}"})
+        self.written += 1
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
@@ -93,6 +129,12 @@ class ResultWriter:
         if self.written:
             terminalreporter.write_sep("-", f"bench: {self.written} case rows written to "
                                        f"{self.store.path} (run {self.run_id})")
+        if 0 < self.store.migrated_from < SCHEMA_VERSION:
+            terminalreporter.write_line(f"bench: {self.store.path} was upgraded from schema version "
+                                        f"{self.store.migrated_from} to {SCHEMA_VERSION}")
+        for line in self.unwritable:
+            terminalreporter.write_line(f"bench: row stored as error, database refused it: {line}",
+                                        red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.store.close()
@@ -151,6 +193,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     for key, value in asdict(case).items():
         row.setdefault(key, value)
     row["nodeid"] = item.nodeid
+    row["worker"] = getattr(item.config, "workerinput", {}).get("workerid")
     if report.when == "setup":
         row["status"] = "skipped" if report.skipped else "error"
     else:

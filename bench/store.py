@@ -7,15 +7,20 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Steps that adding missing columns cannot do (renames, backfills), keyed by the version they reach.
+# Added columns need no step: every open adds the columns of the dicts below that a table lacks.
+MIGRATIONS: dict[int, list[str]] = {
+    2: [],  # v2 added runs.options, runs.pytest and results.worker (added as missing columns)
+}
 
 RUN_COLUMNS = {
     "run_id": "VARCHAR PRIMARY KEY", "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP",
     "exit_status": "INTEGER", "git_commit": "VARCHAR", "git_dirty": "BOOLEAN",
     "command": "VARCHAR", "host": "VARCHAR", "platform": "VARCHAR", "cpu": "VARCHAR",
     "cpu_count": "INTEGER", "gpu": "VARCHAR", "python": "VARCHAR", "torch": "VARCHAR",
-    "torchvision": "VARCHAR", "bench_version": "VARCHAR", "workers": "INTEGER",
-    "device": "VARCHAR",
+    "torchvision": "VARCHAR", "bench_version": "VARCHAR", "pytest": "VARCHAR", "workers": "INTEGER",
+    "device": "VARCHAR", "options": "JSON",
 }
 
 RESULT_COLUMNS = {
@@ -40,7 +45,7 @@ RESULT_COLUMNS = {
     "latency_batch_iqr_ms": "DOUBLE", "latency_batch_runs": "INTEGER",
     "latency_dense_batch_ms": "DOUBLE", "latency_dense_batch_iqr_ms": "DOUBLE",
     "latency_dense_batch_runs": "INTEGER", "speedup_measured_batch": "DOUBLE",
-    "device": "VARCHAR", "threads": "INTEGER", "started_at": "TIMESTAMP",
+    "device": "VARCHAR", "threads": "INTEGER", "worker": "VARCHAR", "started_at": "TIMESTAMP",
     "duration_s": "DOUBLE", "extra": "JSON",
 }
 
@@ -56,13 +61,68 @@ EPOCH_COLUMNS = {
 }
 
 
+TABLES = {"runs": RUN_COLUMNS, "results": RESULT_COLUMNS, "layers": LAYER_COLUMNS,
+          "epochs": EPOCH_COLUMNS}
+KEYS = {"runs": ("run_id",), "results": ("run_id", "nodeid"), "layers": ("run_id", "nodeid", "layer"),
+        "epochs": ("run_id", "nodeid", "epoch")}
+JSON_COLUMNS = {"extra", "options"}
+
+
 class StoreLockedError(RuntimeError):
     """Another process holds the database open for writing."""
 
 
-def _create(table: str, columns: dict[str, str], key: str) -> str:
-    cols = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-    return f"CREATE TABLE IF NOT EXISTS {table} ({cols}{', ' + key if key else ''})"
+class SchemaError(RuntimeError):
+    """The database was written by a newer version of the bench than this one."""
+
+
+def _create(table: str) -> str:
+    cols = ", ".join(f"{name} {kind}" for name, kind in TABLES[table].items())
+    key = f", PRIMARY KEY ({', '.join(KEYS[table])})" if table != "runs" else ""
+    return f"CREATE TABLE IF NOT EXISTS {table} ({cols}{key})"
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, table: str, schema: str = "main",
+               catalog: str | None = None) -> list[str]:
+    """The columns a table of the open database really has (older databases may lack some)."""
+    sql = ("SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = ?"
+           " AND table_catalog = coalesce(?, current_database()) ORDER BY ordinal_position")
+    return [r[0] for r in con.execute(sql, [table, schema, catalog]).fetchall()]
+
+
+def schema_version(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> int:
+    """The schema version recorded in the database (0 when it has no meta table)."""
+    prefix = f"{catalog}." if catalog else ""
+    if not columns_of(con, "meta", catalog=catalog):
+        return 0
+    row = con.execute(f"SELECT value FROM {prefix}meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring an open database up to SCHEMA_VERSION (create tables, add columns); return the old version."""
+    old = schema_version(con)
+    if old > SCHEMA_VERSION:
+        raise SchemaError(f"the results database was written with schema version {old}, newer than "
+                          f"this bench's {SCHEMA_VERSION}; upgrade prunebench to write into it")
+    con.begin()
+    try:
+        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        for table, columns in TABLES.items():
+            con.execute(_create(table))
+            have = set(columns_of(con, table))
+            for name, kind in columns.items():
+                if name not in have:  # constraints cannot be added to existing rows; the type can
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind.split()[0]}")
+        for version in range(old + 1, SCHEMA_VERSION + 1):
+            for sql in MIGRATIONS.get(version, []):
+                con.execute(sql)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return old
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -86,17 +146,12 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = connect(self.path)
-        self.ensure_schema()
 
-    def ensure_schema(self) -> None:
-        """Create missing tables; record the schema version."""
-        con = self.con
-        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        con.execute(_create("runs", RUN_COLUMNS, ""))
-        con.execute(_create("results", RESULT_COLUMNS, "PRIMARY KEY (run_id, nodeid)"))
-        con.execute(_create("layers", LAYER_COLUMNS, "PRIMARY KEY (run_id, nodeid, layer)"))
-        con.execute(_create("epochs", EPOCH_COLUMNS, "PRIMARY KEY (run_id, nodeid, epoch)"))
-        con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        try:
+            self.migrated_from = migrate(self.con)
+        except BaseException:
+            self.con.close()
+            raise
 
     def start_run(self, run: dict) -> None:
         """Record a new run (one pytest session)."""
@@ -131,7 +186,8 @@ class Store:
 
     def _insert(self, table: str, columns: dict[str, str], row: dict) -> None:
         names = [c for c in columns if c in row]
-        values = [row[c] if c != "extra" else json.dumps(row[c]) for c in names]
+        values = [json.dumps(row[c]) if c in JSON_COLUMNS and row[c] is not None
+                  and not isinstance(row[c], str) else row[c] for c in names]
         marks = ", ".join("?" for _ in names)
         self.con.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values)
 

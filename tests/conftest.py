@@ -22,3 +22,47 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
     # Two workers on two cores: one thread each, or they fight over the cores.
     torch.set_num_threads(1)
+
+
+def _synthetic_row(method: str, ratio: float, seed: int, top1: float, **more) -> dict:
+    """A passed case row with plausible figures (compression = ratio, speedup = ratio / 2 + 0.5)."""
+    return {"nodeid": f"suite_x.py::test_prune[{method}-toy-net-r{ratio:g}-s{seed}]",
+            "case_id": f"{method}-toy-net-r{ratio:g}-s{seed}", "status": "passed",
+            "method": method, "method_hash": "0123456789ab", "dataset": "toy", "arch": "net",
+            "ratio": ratio, "seed": seed, "pretrained_key": "pk", "recipe_key": "rk",
+            "pretrain_recipe": "pretrain-small", "finetune_recipe": "finetune-small",
+            "pretrain_seed": 0, "include_classifier": False, "calibration_size": 128,
+            "top1": top1, "top1_dense": 0.9, "params_total": 1000,
+            "params_nonzero": round(1000 / ratio), "compression": float(ratio),
+            "macs_total": 2000, "speedup_theoretical": ratio / 2 + 0.5,
+            "started_at": "2024-01-01T00:00:00",
+            "layers": [{"name": "fc", "kind": "Linear", "weight_numel": 1000,
+                        "weight_nonzero": round(1000 / ratio), "sparsity": 1 - 1 / ratio,
+                        "macs": 2000, "macs_nonzero": round(2000 / ratio)}],
+            "epochs": [{"epoch": 0, "train_loss": 0.5, "train_top1": 0.8, "lr": 0.01}]} | more
+
+
+@pytest.fixture
+def case_row():
+    """Factory: case_row(method, ratio, seed, top1, **columns) -> a passed case row for a Store."""
+    return _synthetic_row
+
+
+@pytest.fixture
+def make_results_db(tmp_path):
+    """Factory: make_results_db(name, {run_id: [rows]}, started={run_id: iso time}) -> Path."""
+    from bench.store import Store
+
+    def make(name: str, runs: dict[str, list[dict]], started: dict[str, str] | None = None) -> Path:
+        path = tmp_path / name
+        store = Store(path)
+        for i, (run_id, rows) in enumerate(runs.items()):
+            when = (started or {}).get(run_id, f"2024-01-0{i + 1}T00:00:00")
+            store.start_run({"run_id": run_id, "started_at": when, "host": "testhost"})
+            for row in rows:
+                store.write_case(row | {"run_id": run_id})
+            store.finish_run(run_id, when, 0)
+        store.close()
+        return path
+
+    return make

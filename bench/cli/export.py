@@ -1,0 +1,24 @@
+"""Export a table of the results database to Parquet or CSV (by the output file's suffix)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.cli._select import add_db
+from bench.export import EXPORTABLE, export
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_db(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="output file ending in .parquet or .csv")
+    parser.add_argument("--table", default="results", choices=EXPORTABLE,
+                        help="table to export (default: results)")
+    parser.add_argument("--run", default="all", metavar="ID|latest|all",
+                        help="only the rows of these runs (default: all)")
+
+
+def run(args: argparse.Namespace) -> int:
+    n = export(args.db, args.output, args.table, args.run)
+    print(f"wrote {n} rows of {args.table} to {args.output}")
+    return 0

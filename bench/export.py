@@ -1,0 +1,41 @@
+"""Export a table of the results database to Parquet or CSV (DuckDB's COPY)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.report import open_db, run_ids
+from bench.store import KEYS, TABLES
+
+FORMATS = {".parquet": "PARQUET", ".csv": "CSV"}
+EXPORTABLE = (*TABLES, "meta")
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (COPY takes its file name as a literal, not a parameter)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def export(db: str | Path, out: str | Path, table: str = "results", run: str = "all") -> int:
+    """Write `table` (rows of the selected runs) to `out`, Parquet or CSV by suffix; return the row count."""
+    out = Path(out)
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot export to {out.name}: the file must end in {' or '.join(FORMATS)}")
+    if table not in EXPORTABLE:
+        raise ValueError(f"unknown table {table!r}; choose one of {', '.join(EXPORTABLE)}")
+    con = open_db(db)
+    try:
+        ids = run_ids(con, run)
+        sql, params = f"SELECT * FROM {table}", []
+        if ids is not None and table != "meta":
+            sql += f" WHERE run_id IN ({', '.join('?' for _ in ids)})"
+            params = ids
+        if table in TABLES:
+            sql += " ORDER BY " + ", ".join(KEYS[table])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        header = ", HEADER" if fmt == "CSV" else ""
+        con.execute(f"COPY ({sql}) TO {_literal(str(out))} (FORMAT {fmt}{header})", params)
+        return con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+    finally:
+        con.close()

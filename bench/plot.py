@@ -1,0 +1,84 @@
+"""The paper's figures: accuracy against compression and theoretical speedup, one line per method."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+from matplotlib.figure import Figure  # a bare Figure draws with Agg: no pyplot, no window
+
+from bench.report import aggregate, varying
+
+X_AXES = {"compression": ("compression", "compression ratio (all params / nonzero)"),
+          "speedup": ("speedup_theoretical", "theoretical speedup (dense MACs / nonzero MACs)")}
+Y_AXES = {"top1": ("top1", "top-1 accuracy (%)"),
+          "delta": ("delta_top1", "top-1 change from dense (points)")}
+FORMATS = (".png", ".svg")
+
+
+def _label(line: dict, conditions: Sequence[str]) -> str:
+    extra = ", ".join(f"{k}={line[k]}" for k in conditions)
+    return f"{line['method']} ({extra})" if extra else line["method"]
+
+
+def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
+    """One panel per (dataset, arch) and x axis; one line per method (and varying condition):
+    mean over seeds, a band of one std, log2 x; a dashed line marks the dense model."""
+    if y not in Y_AXES:
+        raise ValueError(f"unknown y {y!r}; choose one of {', '.join(Y_AXES)}")
+    xs = list(X_AXES) if x == "both" else [x]
+    if any(name not in X_AXES for name in xs):
+        raise ValueError(f"unknown x {x!r}; choose one of {', '.join(X_AXES)} or both")
+    passed = [r for r in rows if r.get("status") == "passed"]
+    if not passed:
+        raise ValueError("no passed cases to plot; check the filters (python -m bench report)")
+    conditions = varying(passed)
+    keys = ("dataset", "arch", *conditions, "method", "ratio")
+    ycol, ylabel = Y_AXES[y]
+    metrics = [ycol, "top1_dense", *(X_AXES[n][0] for n in xs)]
+    lines = aggregate(passed, keys, metrics)
+    panels = sorted({(line["dataset"], line["arch"]) for line in lines})
+    methods = sorted({_label(line, conditions) for line in lines})
+    colours = {m: matplotlib.colormaps["tab10"](i % 10) for i, m in enumerate(methods)}
+    fig = Figure(figsize=(5.5 * len(xs), 4 * len(panels)), layout="constrained")
+    axes = fig.subplots(len(panels), len(xs), squeeze=False)
+    scale = 100.0  # fractions in the database, percent on the figure
+    for row_axes, (dataset, arch) in zip(axes, panels, strict=True):
+        here = [line for line in lines if (line["dataset"], line["arch"]) == (dataset, arch)]
+        for ax, xname in zip(row_axes, xs, strict=True):
+            xcol, xlabel = X_AXES[xname]
+            for method in methods:
+                pts = sorted((line for line in here if _label(line, conditions) == method
+                              and line[f"{xcol}_mean"] is not None and line[f"{ycol}_mean"] is not None),
+                             key=lambda line: line[f"{xcol}_mean"])
+                if not pts:
+                    continue
+                px = [p[f"{xcol}_mean"] for p in pts]
+                py = [p[f"{ycol}_mean"] * scale for p in pts]
+                sd = [(p[f"{ycol}_std"] or 0.0) * scale for p in pts]
+                ax.plot(px, py, marker="o", ms=3, color=colours[method], label=method)
+                ax.fill_between(px, [a - b for a, b in zip(py, sd, strict=True)],
+                                [a + b for a, b in zip(py, sd, strict=True)],
+                                color=colours[method], alpha=0.2, linewidth=0)
+            dense = [line["top1_dense_mean"] for line in here if line["top1_dense_mean"] is not None]
+            if dense:
+                level = 0.0 if y == "delta" else sum(dense) / len(dense) * scale
+                ax.axhline(level, color="grey", linestyle="--", linewidth=1, label="dense")
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.set_title(f"{dataset} / {arch}")
+            ax.grid(True, which="major", alpha=0.3)
+        row_axes[-1].legend(fontsize="small", loc="lower left")
+    return fig
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write the figure to PNG or SVG (by the file's suffix)."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"cannot write {path.name}: the file must end in {' or '.join(FORMATS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path

@@ -1,0 +1,68 @@
+"""The paper's figures: panels, lines, bands, log2 axes, PNG and SVG files."""
+
+from __future__ import annotations
+
+import pytest
+from matplotlib.collections import PolyCollection
+
+from bench import plot, report
+from bench.cli import main
+
+
+@pytest.fixture
+def rows(make_results_db, case_row):
+    """Two methods, two seeds, ratios 1..8 on one (dataset, arch), and one row on another arch."""
+    made = [case_row(m, r, s, 0.9 - (0.01 if m == "a" else 0.02) * r + 0.01 * s)
+            for m in ("a", "b") for r in (1, 2, 4, 8) for s in (0, 1)]
+    made.append(case_row("a", 2, 0, 0.5, arch="other", case_id="a-toy-other-r2-s0", nodeid="o"))
+    path = make_results_db("p.duckdb", {"run": made})
+    con = report.open_db(path)
+    try:
+        return path, report.load_rows(con)
+    finally:
+        con.close()
+
+
+def test_one_panel_per_dataset_arch_and_axis_with_a_line_per_method(rows):
+    fig = plot.figure(rows[1], x="both", y="top1")
+    assert len(fig.axes) == 4  # 2 (dataset, arch) x 2 x axes
+    ax = fig.axes[0]  # toy / net (sorted), against compression
+    assert ax.get_title() == "toy / net" and ax.get_xscale() == "log"
+    assert ax.xaxis.get_transform().base == 2
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"a", "b", "dense"}
+    assert list(lines["a"].get_xdata()) == [1, 2, 4, 8]
+    # mean over the two seeds, in percent: 0.9 - 0.01 r + 0.005
+    assert list(lines["a"].get_ydata()) == pytest.approx([90.5 - r for r in (1, 2, 4, 8)])
+    assert lines["dense"].get_ydata()[0] == pytest.approx(90.0)
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2  # one std band per method
+    speed = fig.axes[1]
+    assert list(speed.get_lines()[0].get_xdata()) == [1.0, 1.5, 2.5, 4.5]  # theoretical speedup
+
+
+def test_change_from_dense(rows):
+    fig = plot.figure(rows[1], x="compression", y="delta")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 2
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert lines["dense"].get_ydata()[0] == 0
+    assert list(lines["b"].get_ydata()) == pytest.approx([0.5 - 2 * r for r in (1, 2, 4, 8)])
+
+
+def test_bad_choices_say_what_is_valid(rows):
+    with pytest.raises(ValueError, match="compression, speedup"):
+        plot.figure(rows[1], x="flops")
+    with pytest.raises(ValueError, match="no passed cases"):
+        plot.figure([])
+    with pytest.raises(ValueError, match=r"\.png or \.svg"):
+        plot.save(plot.figure(rows[1]), "out.jpg")
+
+
+def test_the_plot_command_writes_png_and_svg(rows, tmp_path, capsys):
+    png, svg = tmp_path / "f.png", tmp_path / "f.svg"
+    assert main(["plot", "--db", str(rows[0]), "-o", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", "--db", str(rows[0]), "-o", str(svg), "--y", "delta", "--arch", "net"]) == 0
+    assert "<svg" in svg.read_text()[:500]
+    assert "wrote" in capsys.readouterr().out
