@@ -1,3 +1,3 @@
 """Registers the benchmark's pytest plugin for suites/ and tests/."""
 
-pytest_plugins = ["bench.plugin", "bench.suite_selection"]
+pytest_plugins = ["bench.plugin"]

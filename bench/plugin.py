@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import torch
 
 from bench import provenance
 from bench.case import BenchEnv, Case, run_case
@@ -19,6 +20,8 @@ from bench.data import DatasetUnavailableError
 from bench.methods import discover
 from bench.store import SCHEMA_VERSION, SchemaError, Store, StoreLockedError
 from bench.zoo import Zoo
+
+pytest_plugins = ["bench.suite_selection"]  # named suites (--bench-suite) come with the plugin
 
 ROW = pytest.StashKey[dict]()
 EXTRA = pytest.StashKey[dict]()
@@ -145,6 +148,8 @@ def bench_env(pytestconfig: pytest.Config) -> BenchEnv:
     """Per-process state shared by all cases: the pretrained zoo and the discovered methods."""
     workers = getattr(pytestconfig, "workerinput", {}).get("workercount", 1)
     device = pytestconfig.getoption("bench_device")
+    if workers > 1:  # share the cores instead of oversubscribing them; rows record the count
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
     return BenchEnv(
         zoo=Zoo(pytestconfig.getoption("bench_cache"), pytestconfig.getoption("bench_data"),
                 device),
