@@ -27,23 +27,33 @@ def paired_table(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> 
 
 
 def rank_table(rows: Iterable[dict], by: str, min_ratio: float = 2) -> tuple[list[dict], list[dict]]:
-    """Rank of each method under each value of condition `by` (mean top-1 over ratios >=
-    `min_ratio` and seeds), and Kendall's tau between every pair of conditions."""
+    """Rank of each method under each value of condition `by`, everything else held fixed:
+    rows are grouped by dataset, arch and the other conditions, and within a group only the
+    (ratio, seed) cells present under every value of `by` count (ratios >= `min_ratio`).
+    Returns the rank rows and Kendall's tau between every pair of conditions."""
     if by not in CONDITIONS:
         raise ValueError(f"--by must be one of {', '.join(CONDITIONS)}, not {by!r}")
+    others = [c for c in ("pretrain_seed", "finetune_recipe", "pretrain_recipe") if c != by]
     tables, taus = [], []
-    for (dataset, arch), rs in stats.group(_passed(rows), ["dataset", "arch"]).items():
-        rs = [r for r in rs if r["ratio"] >= min_ratio]
+    held = [r for r in _passed(rows) if r["ratio"] >= min_ratio]
+    for fixed, rs in stats.group(held, ["dataset", "arch", *others]).items():
         conditions = stats.group(rs, [by])
-        ranks = {cond[0]: stats.rank_methods(c_rows) for cond, c_rows in conditions.items()}
-        if len(ranks) < 2:
+        if len(conditions) < 2:
             continue
+        cells = set.intersection(*({(r["method"], r["ratio"], r["seed"]) for r in c}
+                                   for c in conditions.values()))
+        ranks = {cond[0]: stats.rank_methods(
+                     [r for r in c if (r["method"], r["ratio"], r["seed"]) in cells])
+                 for cond, c in conditions.items()}
+        held_fixed = ", ".join(f"{k}={v}" for k, v in zip(others, fixed[2:], strict=True))
         for method in sorted({m for r in ranks.values() for m in r}):
-            tables.append({"dataset": dataset, "arch": arch, "method": method}
+            tables.append({"dataset": fixed[0], "arch": fixed[1], "held fixed": held_fixed,
+                           "method": method}
                           | {f"rank @ {by}={c}": r.get(method) for c, r in ranks.items()})
         for c1, c2 in itertools.combinations(ranks, 2):
-            taus.append({"dataset": dataset, "arch": arch, "condition A": f"{by}={c1}",
-                         "condition B": f"{by}={c2}",
+            taus.append({"dataset": fixed[0], "arch": fixed[1], "held fixed": held_fixed,
+                         "condition A": f"{by}={c1}", "condition B": f"{by}={c2}",
+                         "cells": len({(r, s) for _, r, s in cells}),
                          "kendall_tau": stats.kendall_tau(ranks[c1], ranks[c2]),
                          "same ranking": ranks[c1] == ranks[c2]})
     return tables, taus

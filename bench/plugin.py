@@ -75,16 +75,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if (not _is_controller(config) or config.getoption("bench_no_db")
             or any(getattr(config.option, name, False) for name in _NO_RUN_OPTIONS)):
         return
-    path = config.getoption("bench_db") or config.rootpath / "results.duckdb"
+    path = Path(config.getoption("bench_db") or config.rootpath / "results.duckdb")
+    existed = path.exists()
     try:
         store = Store(path)  # fails fast, before any worker starts or any case runs
     except (StoreLockedError, SchemaError) as exc:
         raise pytest.UsageError(str(exc)) from None
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    store.start_run({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
-                     "pytest": pytest.__version__, "options": _bench_options(config)}
-                    | provenance.collect(config.rootpath, config.getoption("bench_device")))
-    config.pluginmanager.register(ResultWriter(store, run_id), "bench-result-writer")
+    run = ({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
+            "pytest": pytest.__version__, "options": _bench_options(config)}
+           | provenance.collect(config.rootpath, config.getoption("bench_device")))
+    config.pluginmanager.register(ResultWriter(store, run, created=not existed),
+                                  "bench-result-writer")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -97,10 +99,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class ResultWriter:
-    """Lives on the controller only: writes each case's row as its report arrives."""
+    """Lives on the controller only: writes each case's row as its report arrives. The run is
+    recorded with its first case, so a session that runs no case (pytest tests/) leaves no trace."""
 
-    def __init__(self, store: Store, run_id: str) -> None:
-        self.store, self.run_id, self.written = store, run_id, 0
+    def __init__(self, store: Store, run: dict, created: bool) -> None:
+        self.store, self.run, self.run_id, self.written = store, run, run["run_id"], 0
+        self.created, self.started = created, False
         self.unwritable: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -113,6 +117,9 @@ class ResultWriter:
                    "error": f"the worker process running this test crashed\n{report.longreprtext}"}
         else:
             return
+        if not self.started:
+            self.store.start_run(self.run)
+            self.started = True
         try:
             self.store.write_case(row)
         except duckdb.Error as exc:
@@ -126,7 +133,8 @@ class ResultWriter:
         self.written += 1
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
+        if self.started:
+            self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.written:
@@ -141,6 +149,9 @@ class ResultWriter:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.store.close()
+        if self.created and not self.started:  # opened only to hold the lock: remove it again
+            for leftover in (self.store.path, Path(f"{self.store.path}.wal")):
+                leftover.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -246,7 +246,7 @@ def test_a_row_the_database_refuses_is_kept_as_an_error(tmp_path):
     from bench.store import Store
 
     store = Store(tmp_path / "w.duckdb")
-    writer = ResultWriter(store, "run")
+    writer = ResultWriter(store, {"run_id": "run"}, created=True)
     bad = {"nodeid": "s.py::t[x]", "case_id": "x", "status": "passed", "method": "m", "seed": "NaN-seed",
            "top1": 0.5, "error": None}
     writer.pytest_runtest_logreport(SimpleNamespace(user_properties=[(ROW_PROPERTY, json.dumps(bad))],
@@ -255,3 +255,15 @@ def test_a_row_the_database_refuses_is_kept_as_an_error(tmp_path):
     store.close()
     assert len(got) == 1 and got[0][:4] == ("error", "m", None, None)
     assert got[0][4].startswith("row not storable") and writer.unwritable
+
+
+def test_a_session_without_cases_leaves_no_database(tmp_path):
+    (tmp_path / "test_plain.py").write_text("def test_nothing():\n    assert True\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONPATH"] = str(REPO)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "bench.plugin", "-q",
+                           "test_plain.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    assert "1 passed" in proc.stdout
+    assert not list(tmp_path.glob("*.duckdb*"))
