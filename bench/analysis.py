@@ -14,8 +14,16 @@ from bench import stats
 CONDITIONS = ("pretrain_seed", "pretrained_key", "finetune_recipe", "recipe_key")
 
 
+HELD = ("pretrain_seed", "pretrain_recipe", "finetune_recipe")  # conditions never averaged over
+
+
 def _passed(rows: Iterable[dict]) -> list[dict]:
     return [r for r in rows if r.get("status", "passed") == "passed" and r.get("top1") is not None]
+
+
+def _settings(rows: list[dict]) -> list[str]:
+    """dataset, arch and the held conditions that vary in `rows`: one panel per combination."""
+    return ["dataset", "arch", *(c for c in HELD if len({r.get(c) for r in rows}) > 1)]
 
 
 def paired_table(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[dict]:
@@ -61,9 +69,16 @@ def rank_table(rows: Iterable[dict], by: str, min_ratio: float = 2) -> tuple[lis
 
 def first_drop_table(rows: Iterable[dict], points: float = 0.01) -> list[dict]:
     """For each method, the first ratio at which mean top-1 is more than `points` below dense."""
-    return [{"dataset": d, "arch": a, "method": m,
-             f"first ratio > {points * 100:g} pt below dense": ratio if ratio is not None else "never"}
-            for (d, a, m), ratio in stats.first_ratio_below_dense(_passed(rows), points).items()]
+    rows = _passed(rows)
+    keys = _settings(rows)
+    out = []
+    for setting, rs in stats.group(rows, keys).items():
+        for (_, _, method), ratio in stats.first_ratio_below_dense(rs, points).items():
+            out.append(dict(zip(keys, setting, strict=True)) | {
+                "method": method,
+                f"first ratio > {points * 100:g} pt below dense": ratio if ratio is not None
+                else "never"})
+    return out
 
 
 def _curve(rows: list[dict], x: str) -> tuple[np.ndarray, np.ndarray]:
@@ -78,10 +93,12 @@ def winners_table(rows: Iterable[dict], levels: Sequence[float] = (2, 4, 8, 16))
     interpolated on log2 of the axis), per (dataset, arch) and level. Levels outside a
     method's measured range are not extrapolated."""
     out = []
-    for (dataset, arch), rs in stats.group(_passed(rows), ["dataset", "arch"]).items():
+    rows = _passed(rows)
+    keys = _settings(rows)
+    for setting, rs in stats.group(rows, keys).items():
         methods = stats.group(rs, ["method"])
         for level in levels:
-            entry = {"dataset": dataset, "arch": arch, "level": level}
+            entry = dict(zip(keys, setting, strict=True)) | {"level": level}
             for axis in ("compression", "speedup_theoretical"):
                 best, best_acc = None, -math.inf
                 for (method,), m_rows in methods.items():

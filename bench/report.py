@@ -38,6 +38,16 @@ def std(values: Sequence[float]) -> float | None:
     return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
 
 
+def ci95(values: Sequence[float]) -> float | None:
+    """Half-width of the two-sided 95% t-interval of the mean, None below two values."""
+    from bench.stats import summarize
+
+    if len(values) < 2:
+        return None
+    s = summarize(values)
+    return s.ci_high - s.mean
+
+
 Stat = Callable[[Sequence[float]], "float | None"]
 STATS: dict[str, Stat] = {"mean": mean, "std": std}
 

@@ -79,7 +79,7 @@ def paired(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[P
     out = []
     for (dataset, arch, ratio), d in sorted(diffs.items(), key=lambda kv: kv[0]):
         s = summarize(d)
-        p = float(sps.ttest_1samp(d, 0.0).pvalue) if len(d) > 1 and np.std(d) > 0 else math.nan
+        p = float(sps.ttest_1samp(d, 0.0).pvalue) if len(d) > 1 and np.ptp(d) > 1e-9 else math.nan
         out.append(Paired(dataset, arch, ratio, s.n, s.mean, s.ci_low, s.ci_high,
                           sum(x > 0 for x in d), p))
     return out

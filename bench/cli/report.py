@@ -1,10 +1,17 @@
-"""Tables of results: mean and std over seeds per (dataset, arch, method, ratio).
+"""Tables of results: mean and std over seeds per (dataset, arch, method, ratio), and more views.
 
-Columns: n (passed cases, i.e. seeds), failed (failed or errored cases), top-1 accuracy (%),
-its change from the dense model (points), the dense top-1, compression (params total / nonzero),
-theoretical speedup (MACs total / nonzero) and measured speedup (dense / pruned latency).
-Mean ± std over seeds (sample std; blank with one seed). csv and json give raw numbers
-(accuracies as fractions) with one column per statistic.
+Views (--view):
+  summary     n (passed cases, i.e. seeds), failed, top-1 % (mean ± std) with its 95% t-interval,
+              its change from dense (points), dense top-1, compression (params total / nonzero),
+              theoretical speedup (MACs total / nonzero) and measured speedup (dense / pruned
+              latency). csv and json give raw numbers (accuracies as fractions).
+  paired      method A minus method B on the same seeds and pretrained weights (--compare A B).
+  ranks       rank of each method per condition (--by pretrain_seed or finetune_recipe), the rest
+              held fixed, and Kendall's tau between conditions.
+  first-drop  the first ratio at which each method falls more than one point below dense.
+  winners     best method at a fixed compression and at a fixed theoretical speedup.
+  checklist   the paper's reporting checklist per method.
+  all         every view above.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ import argparse
 import csv
 import sys
 
-from bench import report
+from bench import analysis, report
 from bench.cli._output import print_json
 from bench.cli._select import add_db, add_filters, filters
 
 FORMATS = {"table": "simple", "markdown": "github"}
+VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +33,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filters(parser)
     parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table",
                         help="output format (default: table)")
+    parser.add_argument("--view", choices=["summary", *VIEWS, "all"], action="append",
+                        help="which table (repeatable; default: summary)")
+    parser.add_argument("--compare", nargs=2, action="append", metavar=("A", "B"),
+                        help="methods to pair in the paired view (repeatable; default: "
+                             "magnitude_global vs magnitude_layer, and each method vs random)")
+    parser.add_argument("--by", action="append", choices=analysis.CONDITIONS,
+                        help="condition for the ranks view (default: those that vary)")
 
 
 def _pm(mean: float | None, std: float | None, scale: float = 1.0, digits: int = 2) -> str:
@@ -34,6 +49,12 @@ def _pm(mean: float | None, std: float | None, scale: float = 1.0, digits: int =
     return text if std is None else f"{text} ± {std * scale:.{digits}f}"
 
 
+def _interval(mean: float | None, half: float | None, scale: float = 1.0) -> str:
+    if mean is None or half is None:
+        return ""
+    return f"[{(mean - half) * scale:.2f}, {(mean + half) * scale:.2f}]"
+
+
 def display(lines: list[dict], keys: tuple[str, ...]) -> list[dict]:
     """Aggregated lines as strings for reading: accuracies in %, mean ± std."""
     out = []
@@ -41,6 +62,7 @@ def display(lines: list[dict], keys: tuple[str, ...]) -> list[dict]:
         shown = {k: (f"{line[k]:g}" if isinstance(line[k], float) else line[k]) for k in keys}
         shown |= {"n": line["n"], "failed": line["failed"] or "",
                   "top-1 %": _pm(line["top1_mean"], line["top1_std"], 100),
+                  "top-1 95% CI": _interval(line["top1_mean"], line.get("top1_ci95"), 100),
                   "Δ top-1 pts": _pm(line["delta_top1_mean"], line["delta_top1_std"], 100),
                   "dense %": _pm(line["top1_dense_mean"], None, 100),
                   "compression": _pm(line["compression_mean"], line["compression_std"]),
@@ -51,14 +73,78 @@ def display(lines: list[dict], keys: tuple[str, ...]) -> list[dict]:
     return out
 
 
+def _pairs(args: argparse.Namespace, rows: list[dict]) -> list[tuple[str, str]]:
+    if args.compare:
+        return [tuple(pair) for pair in args.compare]
+    methods = sorted({r["method"] for r in rows if r.get("method")})
+    pairs = [("magnitude_global", "magnitude_layer")] if {"magnitude_global",
+                                                           "magnitude_layer"} <= set(methods) else []
+    if "random" in methods:
+        pairs += [(m, "random") for m in methods if m != "random"]
+    return pairs
+
+
+def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
+    """The tables of the views asked for, by title."""
+    chosen = VIEWS if "all" in args.view else args.view
+    out: dict[str, list[dict]] = {}
+    for view in chosen:
+        if view == "paired":
+            for a, b in _pairs(args, rows):
+                out[f"paired: {a} - {b} (top-1, fractions)"] = analysis.paired_table(rows, a, b)
+        elif view == "ranks":
+            present = [c for c in ("pretrain_seed", "finetune_recipe")
+                       if len({r.get(c) for r in rows}) > 1]
+            for by in args.by or present:
+                ranks, taus = analysis.rank_table(rows, by)
+                out[f"ranks by {by} (mean top-1 over ratios >= 2)"] = ranks
+                out[f"rank agreement by {by}"] = taus
+        elif view == "first-drop":
+            out["first ratio more than 1 point below dense"] = analysis.first_drop_table(rows)
+        elif view == "winners":
+            out["best method at a fixed compression / theoretical speedup"] = (
+                analysis.winners_table(rows))
+        elif view == "checklist":
+            out["reporting checklist"] = analysis.checklist_table(rows)
+    return out
+
+
+def print_views(tables: dict[str, list[dict]], fmt: str) -> None:
+    """Each table under its title."""
+    from tabulate import tabulate
+
+    for title, table in tables.items():
+        print(f"\n## {title}\n")
+        if table:
+            print(tabulate([list(r.values()) for r in table], headers=list(table[0]),
+                           tablefmt=FORMATS.get(fmt, "simple"), floatfmt=".4g"))
+        else:
+            print("(nothing to compare in the selected rows)")
+
+
 def run(args: argparse.Namespace) -> int:
     con = report.open_db(args.db)
     try:
         rows = report.load_rows(con, **filters(args))
     finally:
         con.close()
+    args.view = args.view or ["summary"]
+    if args.view == ["summary"]:
+        return print_summary(args, rows)
+    tables = views(args, rows)
+    if args.format == "json":
+        print_json(tables)
+        return 0
+    if "all" in args.view or "summary" in args.view:
+        print_summary(args, rows)
+    print_views(tables, args.format)
+    return 0
+
+
+def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
+    """The summary view."""
     keys = report.report_keys(rows)
-    lines = report.aggregate(rows, keys)
+    lines = report.aggregate(rows, keys, stats=report.STATS | {"ci95": report.ci95})
     if args.format == "json":
         print_json({"summary": report.summary(rows), "keys": list(keys), "rows": lines})
         return 0
