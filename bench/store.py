@@ -131,10 +131,12 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
+            advice = ("read it when that run has finished (DuckDB lets one process write, and "
+                      "nobody read meanwhile)" if read_only else
+                      "wait for that run to finish, or write this one elsewhere with --bench-db "
+                      "OTHER.duckdb (python -m bench merge can combine them later)")
             raise StoreLockedError(
-                f"results database {path} is locked by another process ({exc}). Wait for that "
-                "run to finish, or write this one elsewhere with --bench-db OTHER.duckdb "
-                "(python -m bench merge can combine them later)"
+                f"results database {path} is locked by another process ({exc}); {advice}"
             ) from None
         raise
 
