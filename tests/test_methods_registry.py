@@ -100,7 +100,7 @@ SUITE = '''
 import pytest
 from bench import grid
 
-@pytest.mark.parametrize("case", grid.cases(datasets=["digits"], archs=["mlp"], ratios=[2]))
+@pytest.mark.parametrize("case", grid.cases(datasets=["digits"], archs=["mlp"], ratios=[2], seeds=[0]))
 def test_prune(case, bench_case):
     assert bench_case(case)["compression"] == pytest.approx(2, rel=0.02)
 '''
