@@ -117,19 +117,19 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     result = evaluate(model, test_loader, env.device)
     row["pruned_weights_zero"] = masks_hold(model, masks)
     row.update(_model_figures(env, model, result, ds, masks, test_loader))
+    if env.measure_latency:
+        row.update(_latencies(env, pretrained.build().to(env.device), model, ds))
     row.update(latency_metric.speedups(row))
     return row
 
 
 def _dense_figures(env: BenchEnv, key: str, model, test_loader, ds) -> dict:
-    """Accuracy, size, MACs and latency of the dense pretrained model, once per process and key."""
+    """Accuracy, size and MACs of the dense pretrained model, once per process and key."""
     if key not in env._dense:
         result = evaluate(model, test_loader, env.device)
         params, _ = count_params(model)
         figures = {"top1_dense": result.top1, "top5_dense": result.top5, "params_dense": params,
                    "macs_dense": layer_profile(model, _sample(test_loader, env.device)).macs_total}
-        if env.measure_latency:
-            figures.update(_latencies(env, model, ds, "latency_dense"))
         env._dense[key] = figures
     return dict(env._dense[key])
 
@@ -154,8 +154,6 @@ def _model_figures(env: BenchEnv, model, result: Evaluation, ds, masks, test_loa
         "device": str(env.device), "threads": torch.get_num_threads(),
         "latency_parallel": env.parallel,
     }
-    if env.measure_latency:
-        figures.update(_latencies(env, model, ds, "latency"))
     return figures
 
 
@@ -168,9 +166,13 @@ def _sample(test_loader, device) -> torch.Tensor:
     return x[:ACTIVATION_EXAMPLES].to(device)
 
 
-def _latencies(env: BenchEnv, model, ds, prefix: str) -> dict:
-    """Latency at batch 1 and at the evaluation batch size, as `<prefix>[_batch]_*` fields."""
-    one = latency_metric.measure(model, ds.input_shape, 1, env.parallel)
-    batch = latency_metric.measure(model, ds.input_shape, ds.eval_batch_size, env.parallel)
-    return (latency_metric.figures(one, prefix) | latency_metric.figures(batch, f"{prefix}_batch")
-            | {"latency_batch_size": ds.eval_batch_size})
+def _latencies(env: BenchEnv, dense, pruned, ds) -> dict:
+    """Latency of the dense and the pruned model, timed alternately so that both see the same
+    load, at batch 1 and at the evaluation batch size (`latency[_dense][_batch]_*` fields)."""
+    out = {"latency_batch_size": ds.eval_batch_size}
+    for batch, suffix in ((1, ""), (ds.eval_batch_size, "_batch")):
+        d, p = latency_metric.measure_alternating([dense, pruned], ds.input_shape, batch,
+                                                  env.parallel)
+        out |= (latency_metric.figures(d, f"latency_dense{suffix}")
+                | latency_metric.figures(p, f"latency{suffix}"))
+    return out

@@ -35,3 +35,14 @@ def test_row_fields_and_speedups():
 def test_bad_batch_size_is_refused():
     with pytest.raises(ValueError, match="batch_size"):
         latency.measure(models.build("mlp", (1, 8, 8), 10), (1, 8, 8), batch_size=0)
+
+
+def test_alternating_measurement_times_each_model_on_the_same_schedule():
+    from torch import nn
+
+    small = nn.Sequential(nn.Linear(256, 8)).train()
+    large = nn.Sequential(*[nn.Linear(256, 256) for _ in range(8)]).eval()
+    a, b = latency.measure_alternating([small, large], (256,), batch_size=4, max_run_time=0.05)
+    assert a.runs == b.runs >= latency.MIN_SAMPLES  # one sample of each per round
+    assert a.median_ms < b.median_ms  # one layer is faster than eight
+    assert small.training and not large.training  # each model keeps its mode

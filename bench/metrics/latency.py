@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -47,32 +48,49 @@ def measure(model: nn.Module, input_shape: tuple[int, ...], batch_size: int = 1,
     Two untimed passes warm up; then samples of `per_run` passes are timed until the spread is
     small (after `min_run_time`) or `max_run_time` is spent, with at least MIN_SAMPLES samples.
     """
+    return measure_alternating([model], input_shape, batch_size, parallel, min_run_time,
+                               max_run_time)[0]
+
+
+@torch.no_grad()
+def measure_alternating(models: Sequence[nn.Module], input_shape: tuple[int, ...],
+                        batch_size: int = 1, parallel: bool = False,
+                        min_run_time: float = MIN_RUN_TIME,
+                        max_run_time: float = MAX_RUN_TIME) -> list[Latency]:
+    """Time several models sample by sample in turn (A, B, A, B, ...), so that a change of load
+    on the machine affects each alike and their ratio stays fair. Budgets are per model."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    device = next(model.parameters()).device
+    device = next(models[0].parameters()).device
     threads = torch.get_num_threads()
-    was_training = model.training
-    model.eval()
+    modes = [m.training for m in models]
+    x = torch.zeros(batch_size, *input_shape, device=device)
     try:
-        x = torch.zeros(batch_size, *input_shape, device=device)
-        timer = tbench.Timer(stmt="model(x)", globals={"model": model, "x": x},
-                             num_threads=threads)
-        timer.timeit(1)  # warm-up: first-call allocations and lazy initialisation
-        per_run = max(1, int(BLOCK_TIME / max(timer.timeit(1).raw_times[0], 1e-9)))
-        times: list[float] = []
+        timers, per_run = [], []
+        for model in models:
+            model.eval()
+            timer = tbench.Timer(stmt="model(x)", globals={"model": model, "x": x},
+                                 num_threads=threads)
+            timer.timeit(1)  # warm-up: first-call allocations and lazy initialisation
+            per_run.append(max(1, int(BLOCK_TIME / max(timer.timeit(1).raw_times[0], 1e-9))))
+            timers.append(timer)
+        times: list[list[float]] = [[] for _ in models]
         start = time.perf_counter()
         while True:
-            times.append(timer.timeit(per_run).raw_times[0] / per_run)
-            spent = time.perf_counter() - start  # wall time, timer overhead included
-            if len(times) < MIN_SAMPLES:
+            for timer, n, samples in zip(timers, per_run, times, strict=True):
+                samples.append(timer.timeit(n).raw_times[0] / n)
+            spent = (time.perf_counter() - start) / len(models)  # wall time, overhead included
+            if len(times[0]) < MIN_SAMPLES:
                 continue
-            median, iqr = _median_iqr(times)
-            if spent >= max_run_time or (spent >= min_run_time and iqr < THRESHOLD * median):
+            spreads = [_median_iqr(t) for t in times]
+            if spent >= max_run_time or (spent >= min_run_time and
+                                         all(iqr < THRESHOLD * med for med, iqr in spreads)):
                 break
     finally:
-        model.train(was_training)
-    return Latency(median * 1e3, iqr * 1e3, batch_size, len(times), per_run, threads,
-                   str(device), parallel)
+        for model, mode in zip(models, modes, strict=True):
+            model.train(mode)
+    return [Latency(med * 1e3, iqr * 1e3, batch_size, len(t), n, threads, str(device), parallel)
+            for (med, iqr), t, n in zip(spreads, times, per_run, strict=True)]
 
 
 def _median_iqr(times: list[float]) -> tuple[float, float]:
