@@ -13,7 +13,7 @@ from bench.checks import assert_sound
 pytestmark = pytest.mark.bench_suite("paper")
 
 CASES = (grid.cases(datasets=["cifar10"], archs=["resnet56", "cifar_vgg"], seeds=(0, 1, 2))
-         + grid.cases(datasets=["imagenet"], archs=["resnet18"], seeds=(0, 1, 2)))
+         + grid.cases(datasets=["imagenet"], archs=["tv_resnet18"], seeds=(0, 1, 2)))
 
 
 @pytest.mark.parametrize("case", CASES)

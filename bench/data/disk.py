@@ -35,11 +35,12 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype, count=count, offset=offset).reshape(dims)
 
 
-def _missing(name: str, root: Path, files: str) -> DatasetUnavailableError:
+def _missing(name: str, root: Path, files: str, downloadable: bool = True) -> DatasetUnavailableError:
+    fetch = (f", or fetch it with `python -m bench datasets --download {name} --bench-data {root}`"
+             if downloadable else " (it cannot be downloaded automatically)")
     return DatasetUnavailableError(
         f"dataset {name!r} is not on disk under {root}: put {files} there (the data root is "
-        f"--bench-data DIR or $BENCH_DATA), or fetch it with "
-        f"`python -m bench datasets --download {name} --bench-data {root}`"
+        f"--bench-data DIR or $BENCH_DATA){fetch}"
     )
 
 
@@ -121,7 +122,8 @@ def _imagenet_transform(train: bool):
 
 def _check_imagenet(root: Path) -> None:
     if not ((root / "imagenet" / "train").is_dir() and (root / "imagenet" / "val").is_dir()):
-        raise _missing("imagenet", root, "imagenet/train/<wnid>/*.JPEG and imagenet/val/<wnid>/*.JPEG")
+        raise _missing("imagenet", root, "imagenet/train/<wnid>/*.JPEG and imagenet/val/<wnid>/*.JPEG",
+                       downloadable=False)
 
 
 def load_imagenet(root: Path) -> Splits:
