@@ -25,3 +25,14 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
 def filters(args: argparse.Namespace) -> dict:
     """The filter arguments as keyword arguments of bench.report.load_rows."""
     return {"run": args.run, "method": args.method, "dataset": args.dataset, "arch": args.arch}
+
+
+def selected_rows(args: argparse.Namespace) -> list[dict]:
+    """The result rows of --db that the filter arguments select."""
+    from bench import report
+
+    con = report.open_db(args.db)
+    try:
+        return report.load_rows(con, **filters(args))
+    finally:
+        con.close()

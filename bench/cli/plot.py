@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import report
-from bench.cli._select import add_db, add_filters, filters
+from bench.cli._select import add_db, add_filters, selected_rows
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,11 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bench import plot  # matplotlib only when plotting
 
-    con = report.open_db(args.db)
-    try:
-        rows = report.load_rows(con, **filters(args))
-    finally:
-        con.close()
+    rows = selected_rows(args)
     fig = plot.figure(rows, x=args.x, y=args.y)
     panels = len(fig.axes)
     path = plot.save(fig, args.output)

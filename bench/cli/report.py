@@ -22,7 +22,7 @@ import sys
 
 from bench import analysis, report
 from bench.cli._output import print_json
-from bench.cli._select import add_db, add_filters, filters
+from bench.cli._select import add_db, add_filters, selected_rows
 
 FORMATS = {"table": "simple", "markdown": "github"}
 VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist")
@@ -123,11 +123,7 @@ def print_views(tables: dict[str, list[dict]], fmt: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    con = report.open_db(args.db)
-    try:
-        rows = report.load_rows(con, **filters(args))
-    finally:
-        con.close()
+    rows = selected_rows(args)
     args.view = args.view or ["summary"]
     if args.view == ["summary"]:
         return print_summary(args, rows)
