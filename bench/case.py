@@ -103,6 +103,7 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     ctx = build_context(model, case.ratio, batch, case.seed, case.include_classifier)
     row["keep_fraction"] = ctx.keep_fraction
     masks = method.prune(model, case.ratio, ctx)
+    _check_untouched(model, pretrained.state_dict, case.method)
     validate(masks, model, case.method, method.attributes.get("ALLOW_EMPTY_LAYERS", False))
     masks = {k: v.to(env.device) for k, v in masks.items()}
     apply(model, masks)
@@ -121,6 +122,20 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
         row.update(_latencies(env, pretrained.build().to(env.device), model, ds))
     row.update(latency_metric.speedups(row))
     return row
+
+
+class MethodChangedModelError(RuntimeError):
+    """prune() changed the model's weights or buffers instead of only returning masks."""
+
+
+def _check_untouched(model, reference: dict, method: str) -> None:
+    """Fail if `prune` altered any weight or buffer (batch-norm statistics included: a forward
+    pass in train mode would move them), since the bench applies the masks itself."""
+    for name, value in model.state_dict().items():
+        if not torch.equal(value.detach().cpu(), reference[name]):
+            raise MethodChangedModelError(
+                f"method {method!r} changed {name!r} of the model in prune(); a method returns "
+                "masks only (score in eval mode, or on a copy: copy.deepcopy(model))")
 
 
 def _dense_figures(env: BenchEnv, key: str, model, test_loader, ds) -> dict:
