@@ -19,7 +19,7 @@ import torch.utils.benchmark as tbench
 from torch import nn
 
 MIN_RUN_TIME = 0.1  # seconds of timed runs before the spread is checked
-MAX_RUN_TIME = 0.5  # seconds after which timing stops (once MIN_SAMPLES are taken)
+MAX_RUN_TIME = 0.3  # seconds after which timing stops (once MIN_SAMPLES are taken)
 MIN_SAMPLES = 5  # a slow model is timed at least this many times, whatever the budget
 THRESHOLD = 0.1  # stop early once IQR / median is under this
 BLOCK_TIME = 0.002  # seconds per sample: fast models run several passes per sample
