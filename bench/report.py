@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import duckdb
 
+from bench.stats import summarize
 from bench.store import columns_of, connect
 
 # A report line: one (dataset, arch, method, target ratio), aggregated over seeds.
@@ -27,21 +27,16 @@ FAILED = ("failed", "error")
 
 def mean(values: Sequence[float]) -> float | None:
     """Arithmetic mean, None for no values."""
-    return math.fsum(values) / len(values) if values else None
+    return summarize(values).mean if values else None
 
 
 def std(values: Sequence[float]) -> float | None:
     """Sample standard deviation (n - 1), None below two values."""
-    if len(values) < 2:
-        return None
-    m = mean(values)
-    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
+    return summarize(values).std if len(values) > 1 else None
 
 
 def ci95(values: Sequence[float]) -> float | None:
     """Half-width of the two-sided 95% t-interval of the mean, None below two values."""
-    from bench.stats import summarize
-
     if len(values) < 2:
         return None
     s = summarize(values)
