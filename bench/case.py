@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import torch
+from torch import nn
 
 from bench import data, recipes
 from bench.context import build_context
@@ -15,7 +16,7 @@ from bench.metrics import latency as latency_metric
 from bench.metrics.profile import profile as layer_profile
 from bench.metrics.size import compression, count_params
 from bench.train import Evaluation, evaluate, train
-from bench.zoo import PretrainedSpec, Zoo
+from bench.zoo import Pretrained, PretrainedSpec, Zoo
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,15 @@ class BenchEnv:
     parallel: bool = False  # other workers running: latency is flagged as taken under load
     _methods: dict[str, Method] | None = None
     _dense: dict[str, dict] = field(default_factory=dict)
+    _dense_models: dict[str, nn.Module] = field(default_factory=dict)
+
+    def dense_model(self, pretrained: Pretrained) -> nn.Module:
+        """The dense pretrained model on the bench device, built once per process and key
+        (a reference for latency: never pruned or trained)."""
+        key = pretrained.spec.key
+        if key not in self._dense_models:
+            self._dense_models[key] = pretrained.build().to(self.device).eval()
+        return self._dense_models[key]
 
     def methods(self) -> dict[str, Method]:
         """Methods discovered once per process."""
@@ -119,7 +129,7 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     row["pruned_weights_zero"] = masks_hold(model, masks)
     row.update(_model_figures(env, model, result, ds, masks, test_loader))
     if env.measure_latency:
-        row.update(_latencies(env, pretrained.build().to(env.device), model, ds))
+        row.update(_latencies(env, env.dense_model(pretrained), model, ds))
     row.update(latency_metric.speedups(row))
     return row
 
