@@ -9,13 +9,29 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from bench.errors import BenchError, InvalidValueError
 from bench.models import classifier_name
 
 PRUNABLE_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
-class UnreachableCompressionError(ValueError):
+class UnreachableCompressionError(BenchError, ValueError):
     """The target compression needs more than every prunable weight removed."""
+
+
+UNITS = ("params", "macs")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the case asks for: `value` x fewer `unit` than the dense model (params or macs)."""
+
+    value: float
+    unit: str = "params"
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise InvalidValueError(f"target unit must be one of {', '.join(UNITS)}, not {self.unit!r}")
 
 
 @dataclass
@@ -30,12 +46,18 @@ class PruneContext:
     loss_fn: Callable[[Tensor, Tensor], Tensor]
     generator: torch.Generator
     classifier: str
-    extra: dict = field(default_factory=dict)
+    masks: dict[str, Tensor] = field(default_factory=dict)  # current masks: all kept at first
+    target: Target | None = None
 
     @property
     def device(self) -> torch.device:
         """Device of the model's parameters (methods compute there, without copies)."""
         return next(self.model.parameters()).device
+
+
+def weight_name(module: str) -> str:
+    """The parameter name of a module's weight, as in `model.named_parameters()`."""
+    return f"{module}.weight" if module else "weight"
 
 
 def prunable_parameters(model: nn.Module, include_classifier: bool = False) -> dict[str, nn.Parameter]:
@@ -46,7 +68,7 @@ def prunable_parameters(model: nn.Module, include_classifier: bool = False) -> d
     for name, module in model.named_modules():
         if isinstance(module, PRUNABLE_TYPES) and name != skip and id(module.weight) not in seen:
             seen.add(id(module.weight))  # a weight shared by two layers is listed once
-            out[f"{name}.weight" if name else "weight"] = module.weight
+            out[weight_name(name)] = module.weight
     return out
 
 
@@ -54,7 +76,7 @@ def keep_fraction(model: nn.Module, prunable: dict[str, Tensor], compression: fl
     """Fraction of prunable weights to keep so that the whole model, all parameters counted,
     reaches `compression` = total / nonzero (ShrinkBench's fraction_to_keep)."""
     if not math.isfinite(compression) or compression < 1:
-        raise ValueError(f"compression must be a finite number >= 1 (total / kept parameters), "
+        raise InvalidValueError(f"compression must be a finite number >= 1 (total / kept parameters), "
                          f"got {compression}")
     total = sum(p.numel() for p in model.parameters())
     prunable_size = sum(p.numel() for p in prunable.values())
@@ -77,10 +99,15 @@ def build_context(
     batch: tuple[Tensor, Tensor],
     seed: int,
     include_classifier: bool = False,
+    masks: dict[str, Tensor] | None = None,
+    unit: str = "params",
 ) -> PruneContext:
-    """A PruneContext for `model` at `compression` with a calibration `batch` and a seeded RNG."""
+    """A PruneContext for `model` at `compression` with a calibration `batch`, a seeded RNG and
+    the current `masks` (default: every prunable weight kept)."""
     prunable = prunable_parameters(model, include_classifier)
     device = next(model.parameters()).device
+    current = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
+    current |= {name: m.to(device) for name, m in (masks or {}).items()}
     return PruneContext(
         model=model,
         compression=compression,
@@ -90,4 +117,6 @@ def build_context(
         loss_fn=nn.CrossEntropyLoss(),
         generator=torch.Generator(device=device).manual_seed(seed),
         classifier=classifier_name(model),
+        masks=current,
+        target=Target(compression, unit),
     )

@@ -8,8 +8,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from bench.errors import BenchError
 
-class InvalidMaskError(ValueError):
+
+class InvalidMaskError(BenchError, ValueError):
     """A method returned masks that do not fit the model; the message names method and parameter."""
 
 

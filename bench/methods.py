@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from bench.errors import BenchError
+
 NAME_PATTERN = re.compile(r"^[a-z0-9_]+$")
+# What a method's masks mean: any weights, N-of-every-M along the input dimension, or whole
+# output channels (which the bench removes physically).
+KINDS = ("unstructured", "nm", "channel")
 PruneFn = Callable[..., dict]
 
 
@@ -28,7 +33,12 @@ class Method:
     description: str = ""
     prune: PruneFn | None = None
     error: str | None = None
-    attributes: dict = field(default_factory=dict)  # upper-case module constants, e.g. STRUCTURED
+    attributes: dict = field(default_factory=dict)  # upper-case module constants, e.g. KIND
+
+    @property
+    def kind(self) -> str:
+        """The declared KIND (default unstructured)."""
+        return self.attributes.get("KIND", "unstructured")
 
     @property
     def ok(self) -> bool:
@@ -36,7 +46,7 @@ class Method:
         return self.error is None and self.prune is not None
 
 
-class BrokenMethodError(RuntimeError):
+class BrokenMethodError(BenchError, RuntimeError):
     """A method file that could not be loaded; carries the original traceback text."""
 
 
@@ -110,8 +120,13 @@ def _load(method: Method, folder: Path) -> None:
         return
     except ValueError:
         pass  # builtins without a signature: let the call decide
-    method.prune = prune
-    method.attributes = {k: v for k, v in vars(module).items() if k.isupper()}
+    attributes = {k: v for k, v in vars(module).items() if k.isupper()}
+    kind = attributes.get("KIND", "unstructured")
+    if kind not in KINDS:
+        method.error = (f"{method.path.name}: KIND = {kind!r} is not a kind of pruning the bench "
+                        f"knows; use one of {', '.join(KINDS)}")
+        return
+    method.prune, method.attributes = prune, attributes
 
 
 def _traceback_from(exc: BaseException, path: Path) -> str:
@@ -132,11 +147,3 @@ def _import(path: Path, folder: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def get(name: str, folder: str | os.PathLike | None = None) -> Method:
-    """The method `name`; an unknown name is an error listing the valid ones."""
-    found = discover(folder)
-    if name not in found:
-        raise KeyError(f"unknown method {name!r}; valid names: {', '.join(sorted(found))}")
-    return found[name]

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
+from bench.errors import BenchError, InvalidValueError
+
 T = TypeVar("T")
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(BenchError, KeyError):
     """Raised for a name that is not registered; the message lists the valid names."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class Registry(Generic[T]):
@@ -25,7 +24,7 @@ class Registry(Generic[T]):
     def register(self, name: str, entry: T) -> T:
         """Add `entry` under `name`; a name already taken is an error, never overwritten."""
         if name in self._entries:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
+            raise InvalidValueError(f"{self.kind} {name!r} is already registered")
         self._entries[name] = entry
         return entry
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from bench.context import PruneContext
+from bench.context import PruneContext, weight_name
 
 
 @torch.no_grad()
@@ -34,7 +34,7 @@ def gradient(ctx: PruneContext) -> dict[str, Tensor]:
 
 
 def _modules_by_weight(model: nn.Module) -> dict[str, nn.Module]:
-    return {f"{n}.weight" if n else "weight": m for n, m in model.named_modules()}
+    return {weight_name(n): m for n, m in model.named_modules()}
 
 
 def _input_channel_means(module: nn.Module, x: Tensor) -> tuple[Tensor, int]:

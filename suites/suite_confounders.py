@@ -7,8 +7,8 @@ Run with `pytest suites/ --bench-suite confounders`.
 
 import pytest
 
-from bench import grid
-from bench.checks import assert_sound
+from bench.harness import grid
+from bench.harness.checks import assert_sound
 
 pytestmark = pytest.mark.bench_suite("confounders")
 

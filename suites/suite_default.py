@@ -2,8 +2,8 @@
 
 import pytest
 
-from bench import grid
-from bench.checks import assert_sound
+from bench.harness import grid
+from bench.harness.checks import assert_sound
 
 pytestmark = pytest.mark.bench_suite("default")
 

@@ -7,8 +7,8 @@ data are missing are skipped with the files to put where.
 
 import pytest
 
-from bench import grid
-from bench.checks import assert_sound
+from bench.harness import grid
+from bench.harness.checks import assert_sound
 
 pytestmark = pytest.mark.bench_suite("paper")
 

@@ -6,8 +6,8 @@ on 2 CPU cores: `pytest suites/ --bench-suite resnet20`.
 
 import pytest
 
-from bench import grid
-from bench.checks import assert_sound
+from bench.harness import grid
+from bench.harness.checks import assert_sound
 
 pytestmark = pytest.mark.bench_suite("resnet20")
 

@@ -36,8 +36,8 @@ def _synthetic_row(method: str, ratio: float, seed: int, top1: float, **more) ->
             "params_nonzero": round(1000 / ratio), "compression": float(ratio),
             "macs_total": 2000, "speedup_theoretical": ratio / 2 + 0.5,
             "started_at": "2024-01-01T00:00:00",
-            "layers": [{"name": "fc", "kind": "Linear", "weight_numel": 1000,
-                        "weight_nonzero": round(1000 / ratio), "sparsity": 1 - 1 / ratio,
+            "layers": [{"layer": "fc", "kind": "Linear", "params": 1000,
+                        "nonzero": round(1000 / ratio), "sparsity": 1 - 1 / ratio,
                         "macs": 2000, "macs_nonzero": round(2000 / ratio)}],
             "epochs": [{"epoch": 0, "train_loss": 0.5, "train_top1": 0.8, "lr": 0.01}]} | more
 
@@ -51,7 +51,7 @@ def case_row():
 @pytest.fixture
 def make_results_db(tmp_path):
     """Factory: make_results_db(name, {run_id: [rows]}, started={run_id: iso time}) -> Path."""
-    from bench.store import Store
+    from bench.results.store import Store
 
     def make(name: str, runs: dict[str, list[dict]], started: dict[str, str] | None = None) -> Path:
         path = tmp_path / name

@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 from bench import models
-from bench.metrics.activations import count_activations
-from bench.metrics.profile import profile
+from bench.metrics.profile import count_activations, profile
 
 
 def test_lenet5_totals_are_its_layer_outputs():

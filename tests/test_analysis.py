@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bench import analysis
+from bench.analysis import views as analysis
 
 
 def _row(method, ratio, seed=0, top1=0.8, **kw):

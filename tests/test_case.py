@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bench.case import BenchEnv, Case, MethodChangedModelError, run_case
-from bench.zoo import Zoo
+from bench.harness.case import Case
+from bench.harness.env import BenchEnv
+from bench.harness.run import run_case
+from bench.harness.steps import MethodChangedModelError
+from bench.training.zoo import Zoo
 
 TOUCHES = '''"""Doubles a weight while pruning: not allowed."""
 import torch

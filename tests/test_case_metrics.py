@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.case import BenchEnv, Case, run_case
-from bench.store import RESULT_COLUMNS
-from bench.zoo import Zoo
+from bench.harness.case import Case
+from bench.harness.env import BenchEnv
+from bench.harness.run import run_case
+from bench.results.schema import RESULT_COLUMNS
+from bench.training.zoo import Zoo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,10 +47,26 @@ def test_row_totals_match_its_layers(row):
     assert row["activations_total"] == sum(c["activations"] for c in layers)
     assert 0 < row["activations_nonzero"] <= row["activations_total"]
     for c in layers:  # nonzero MACs follow each layer's weight density
-        assert c["macs_nonzero"] == round(c["macs"] * c["weight_nonzero"] / c["weight_numel"])
+        assert c["macs_nonzero"] == round(c["macs"] * c["nonzero"] / c["params"])
 
 
 def test_row_latency_is_flagged_and_consistent(row):
     assert row["latency_parallel"] is False and row["latency_batch_size"] == 256
     assert row["speedup_measured"] == row["latency_dense_ms"] / row["latency_ms"]
     assert row["latency_runs"] >= 5 and row["latency_iqr_ms"] >= 0
+
+
+def test_every_key_of_a_real_row_has_a_column(tmp_path, row):
+    """A case's row, with its layers and epochs, is stored whole: no key is dropped."""
+    from bench.results.store import Store
+
+    assert row["epochs"] and {e["phase"] for e in row["epochs"]} == {"finetune"}
+    assert row["train_steps"] > 0 and row["train_examples"] > 0 and row["prune_seconds"] > 0
+    store = Store(tmp_path / "r.duckdb")
+    store.write_case(row | {"run_id": "r", "nodeid": "n", "status": "passed"})
+    stored = store.con.execute("SELECT count(*), max(activations), max(calls) FROM layers").fetchone()
+    assert stored[0] == len(row["layers"]) and stored[1] > 0 and stored[2] == 1
+    assert row["pretrained_sha256"] and row["case_key"] == Case("magnitude_layer", "digits", "lenet5", 4).key
+    phases = store.con.execute("SELECT DISTINCT phase FROM epochs").fetchall()
+    assert phases == [("finetune",)]
+    store.close()

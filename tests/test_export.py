@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench.cli import main
-from bench.export import export
-from bench.store import RESULT_COLUMNS
+from bench.results.export import export
+from bench.results.schema import RESULT_COLUMNS
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from bench import models
-from bench.metrics.macs import counted_layers, layer_counts, total_macs
-from bench.metrics.profile import profile
+from bench.metrics.macs import counted_layers
+from bench.metrics.profile import layer_counts, profile, total_macs
 
 torchvision = pytest.importorskip("torchvision")
 

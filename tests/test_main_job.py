@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bench.grid import DEFAULT_RATIOS, DEFAULT_SEEDS
+from bench.harness.grid import DEFAULT_RATIOS, DEFAULT_SEEDS
 
 REPO = Path(__file__).resolve().parents[1]
 MAGNITUDE = ("magnitude_global", "magnitude_layer")

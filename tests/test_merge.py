@@ -6,8 +6,8 @@ import duckdb
 import pytest
 
 from bench.cli import main
-from bench.merge import merge
-from bench.store import Store
+from bench.results.merge import merge
+from bench.results.store import Store
 
 
 def counts(path) -> dict[str, int]:

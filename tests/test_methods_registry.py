@@ -23,7 +23,7 @@ More text.
 """
 from _shared import keep_all
 
-STRUCTURED = False
+KIND = "unstructured"
 ALLOW_EMPTY_LAYERS = True
 
 
@@ -60,7 +60,7 @@ def test_discovery_keeps_broken_files_with_their_error(folder):
     assert set(found) == {"good", "crashes", "noprune", "badargs", "Bad-Name"}  # _shared skipped
     good = found["good"]
     assert good.ok and good.description == "Keeps everything: a test method."
-    assert good.attributes == {"STRUCTURED": False, "ALLOW_EMPTY_LAYERS": True}
+    assert good.attributes == {"KIND": "unstructured", "ALLOW_EMPTY_LAYERS": True}
     assert "ZeroDivisionError: boom at import" in found["crashes"].error
     assert "defines no function prune" in found["noprune"].error
     assert "must accept (model, compression, ctx)" in found["badargs"].error
@@ -98,7 +98,7 @@ def test_shipped_methods_are_listed_by_the_cli(capsys):
 
 SUITE = '''
 import pytest
-from bench import grid
+from bench.harness import grid
 
 @pytest.mark.parametrize("case", grid.cases(datasets=["digits"], archs=["mlp"], ratios=[2], seeds=[0]))
 def test_prune(case, bench_case):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from matplotlib.collections import PolyCollection
 
-from bench import plot, report
+from bench.analysis import plot
 from bench.cli import main
+from bench.results import read as report
 
 
 @pytest.fixture

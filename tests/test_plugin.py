@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import grid
+from bench.harness import grid
 
 GRID = dict(methods=["magnitude_global"], datasets=["digits"], archs=["mlp"], seeds=[0])
 
@@ -65,7 +65,7 @@ import signal
 
 import pytest
 
-from bench import grid
+from bench.harness import grid
 
 
 @pytest.mark.parametrize("case", grid.cases(methods=["magnitude_global"], datasets=["digits"],
@@ -183,6 +183,7 @@ def test_every_row_traces_back_to_its_run_and_inputs(serial_and_parallel):
     ran = rows(serial, "SELECT * FROM results WHERE status IN ('passed', 'failed')")
     assert ran and all(r["run_id"] == run[0]["run_id"] for r in ran)
     assert all(len(r["method_hash"]) >= 8 and r["pretrained_key"] and r["recipe_key"] for r in ran)
+    assert all(len(r["case_key"]) == 12 and len(r["pretrained_sha256"]) == 64 for r in ran)
 
 
 def test_suite_authors_add_fields_with_bench_record(serial_and_parallel):
@@ -242,8 +243,8 @@ def test_a_row_the_database_refuses_is_kept_as_an_error(tmp_path):
     import json
     from types import SimpleNamespace
 
-    from bench.plugin import ROW_PROPERTY, ResultWriter
-    from bench.store import Store
+    from bench.plugin.writer import ROW_PROPERTY, ResultWriter
+    from bench.results.store import Store
 
     store = Store(tmp_path / "w.duckdb")
     writer = ResultWriter(store, {"run_id": "run"}, created=True)

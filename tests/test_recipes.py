@@ -6,9 +6,10 @@ import dataclasses
 
 import pytest
 
-from bench import data, recipes
-from bench.recipes import Recipe, stable_hash
+from bench import data
 from bench.registry import UnknownNameError
+from bench.training import recipes
+from bench.training.recipes import Recipe, stable_hash
 
 # Regression pins: changing any of these silently orphans every cached model and result row.
 PINNED_KEYS = {

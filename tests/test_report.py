@@ -9,8 +9,9 @@ import statistics
 
 import pytest
 
-from bench import report
+from bench.analysis import aggregate
 from bench.cli import main
+from bench.results import read as report
 
 TOP1 = {  # (method, ratio) -> top-1 over seeds 0, 1, 2
     ("global", 1): [0.90, 0.90, 0.90], ("global", 4): [0.88, 0.86, 0.87],
@@ -36,7 +37,7 @@ def load(path, **kwargs):
 
 
 def test_mean_and_std_over_seeds(db):
-    lines = report.aggregate(load(db, run="run-a"))
+    lines = aggregate.aggregate(load(db, run="run-a"))
     assert [(x["method"], x["ratio"], x["n"]) for x in lines] == [
         ("global", 1, 3), ("global", 4, 3), ("layer", 1, 3), ("layer", 4, 3)]
     layer4 = lines[3]
@@ -58,7 +59,7 @@ def test_a_later_run_of_a_case_supersedes_the_earlier_one(db):
 
 
 def test_failures_are_counted_but_not_averaged(db):
-    lines = {(x["method"], x["ratio"]): x for x in report.aggregate(load(db))}
+    lines = {(x["method"], x["ratio"]): x for x in aggregate.aggregate(load(db))}
     assert lines["global", 8]["n"] == 0 and lines["global", 8]["failed"] == 1
     assert lines["global", 8]["top1_mean"] is None
     assert lines["global", 4]["failed"] == 0
@@ -83,8 +84,8 @@ def test_conditions_that_vary_become_columns(make_results_db, case_row):
                                                     nodeid="x::long")]
     path = make_results_db("c.duckdb", {"run": rows})
     got = load(path)
-    assert report.report_keys(got) == ("dataset", "arch", "finetune_recipe", "method", "ratio")
-    lines = report.aggregate(got, report.report_keys(got))
+    assert aggregate.report_keys(got) == ("dataset", "arch", "finetune_recipe", "method", "ratio")
+    lines = aggregate.aggregate(got, aggregate.report_keys(got))
     assert [(x["finetune_recipe"], x["top1_mean"]) for x in lines] == [
         ("finetune-small", 0.8), ("long", 0.7)]
 
@@ -100,18 +101,18 @@ def test_an_older_database_without_newer_columns_still_reports(tmp_path):
     con.execute("INSERT INTO runs VALUES ('r', '2024-01-01')")
     con.execute("INSERT INTO results VALUES ('r', 'n', 'c', 'passed', 'm', 'd', 'a', 2, 0, 0.5)")
     con.close()
-    lines = report.aggregate(load(path))
+    lines = aggregate.aggregate(load(path))
     assert lines[0]["top1_mean"] == 0.5 and lines[0]["compression_mean"] is None
 
 
 def test_unfinished_runs_are_named(tmp_path, case_row, capsys):
-    from bench.store import Store
+    from bench.results.store import Store
 
     store = Store(tmp_path / "u.duckdb")
     store.start_run({"run_id": "killed", "started_at": "2024-01-01"})
     store.write_case(case_row("a", 2, 0, 0.8) | {"run_id": "killed"})
     store.close()
-    assert report.summary(load(tmp_path / "u.duckdb"))["unfinished_runs"] == ["killed"]
+    assert aggregate.summary(load(tmp_path / "u.duckdb"))["unfinished_runs"] == ["killed"]
     assert main(["report", "--db", str(tmp_path / "u.duckdb")]) == 0
     assert "from 1 run(s), 1 of them unfinished" in capsys.readouterr().out
 

@@ -60,3 +60,31 @@ def test_all_view_prints_every_table(grid_db, capsys):
     for title in ("top-1 95% CI", "paired:", "ranks by pretrain_seed", "first ratio",
                   "best method at a fixed", "reporting checklist"):
         assert title in out
+
+
+@pytest.fixture
+def confounder_db(make_results_db, case_row):
+    """Two finetuning recipes and two pretrained weights, under which two methods swap ranks."""
+    rows = []
+    for seed in range(2):
+        for ratio in (2, 4):
+            for method, loss in (("good", 0.01), ("random", 0.05)):
+                for ft, rk, ps, pk in (("ft-a", "rka", 0, "pk0"), ("ft-b", "rkb", 0, "pk0"),
+                                       ("ft-a", "rka", 1, "pk1")):
+                    swap = 0.2 if method == "random" and (ft == "ft-b" or ps == 1) else 0
+                    name = f"{method}-r{ratio}-s{seed}-{ft}-ps{ps}"
+                    rows.append(case_row(method, ratio, seed, 0.9 - loss * ratio + swap,
+                                         finetune_recipe=ft, recipe_key=rk, pretrain_seed=ps,
+                                         pretrained_key=pk, pretrained_sha256=pk * 16,
+                                         case_id=name, case_key=name, nodeid=f"x::t[{name}]"))
+    return make_results_db("confounders.duckdb", {"run1": rows})
+
+
+@pytest.mark.parametrize("by", ["recipe_key", "finetune_recipe", "pretrained_key",
+                                "pretrained_sha256", "pretrain_seed"])
+def test_ranks_by_any_condition_or_identity_print_rank_rows(confounder_db, capsys, by):
+    tables = _json_view(confounder_db, capsys, "--view", "ranks", "--by", by)
+    ranks = tables[f"ranks by {by} (mean top-1 over ratios >= 2)"]
+    agreement = tables[f"rank agreement by {by}"]
+    assert {r["method"] for r in ranks} == {"good", "random"}
+    assert all(a["kendall_tau"] == pytest.approx(-1.0) for a in agreement)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bench import stats
+from bench.analysis import stats
 
 
 def test_summarize_matches_t_interval():

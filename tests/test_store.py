@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 
-from bench.store import (
+from bench.results.store import (
     RESULT_COLUMNS,
     RUN_COLUMNS,
     SCHEMA_VERSION,
@@ -106,3 +106,16 @@ def test_a_database_held_by_another_process_raises_a_clear_error(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_row_key_without_a_column_is_refused_by_name(tmp_path, case_row):
+    from bench.results.schema import UnknownColumnError
+
+    store = Store(tmp_path / "r.duckdb")
+    with pytest.raises(UnknownColumnError, match=r"'new_figure'.*schema\.py"):
+        store.write_case(case_row("m", 2, 0, 0.8, run_id="r1", new_figure=1.0))
+    layer = {"layer": "fc", "kind": "Linear", "flops_per_byte": 3}
+    with pytest.raises(UnknownColumnError, match="'flops_per_byte'"):
+        store.write_case(case_row("m", 2, 0, 0.8, run_id="r1", layers=[layer]))
+    assert store.con.execute("SELECT count(*) FROM results").fetchone() == (0,)
+    store.close()

@@ -8,9 +8,9 @@ import multiprocessing as mp
 import pytest
 import torch
 
-from bench import zoo as zoo_module
-from bench.recipes import Recipe
-from bench.zoo import PretrainedSpec, Zoo
+from bench.training import cache as cache_module
+from bench.training.recipes import Recipe
+from bench.training.zoo import PretrainedSpec, Zoo
 
 ONE_EPOCH = Recipe(epochs=1, lr=0.05, augment=False)
 SPEC = PretrainedSpec("digits", "mlp", ONE_EPOCH, seed=0)
@@ -26,13 +26,13 @@ def test_key_covers_dataset_arch_recipe_seed():
 
 def test_trains_once_then_reuses(tmp_path):
     first = Zoo(tmp_path)
-    model = first.get(SPEC)
+    model = first.ensure(SPEC)
     assert first.trained == [SPEC.key]
     meta = json.loads((tmp_path / SPEC.key / "meta.json").read_text())
     assert meta["dataset"] == "digits" and meta["recipe_key"] == ONE_EPOCH.key
     assert 0.5 < meta["top1"] <= 1.0  # one epoch of an MLP on the digits is far above chance
     second = Zoo(tmp_path)
-    again = second.get(SPEC)
+    again = second.ensure(SPEC)
     assert second.trained == []
     assert all(torch.equal(a, again.state_dict[k]) for k, a in model.state_dict.items())
     assert [m["key"] for m in second.cached(verify=True) if m["valid"]] == [SPEC.key]
@@ -42,7 +42,7 @@ def _ask(cache: str, barrier, results) -> None:
     torch.set_num_threads(1)
     zoo = Zoo(cache)
     barrier.wait()  # both processes ask at the same moment
-    got = zoo.get(SPEC)
+    got = zoo.ensure(SPEC)
     results.put((len(zoo.trained), got.meta["sha256"]))
 
 
@@ -62,7 +62,7 @@ def test_two_processes_train_a_key_once(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "meta", "code"])
 def test_corrupted_entry_is_retrained_never_loaded(tmp_path, damage):
-    Zoo(tmp_path).get(SPEC)
+    Zoo(tmp_path).ensure(SPEC)
     weights, meta_path = Zoo(tmp_path).paths(SPEC.key)
     good = weights.read_bytes()
     if damage == "truncate":
@@ -73,11 +73,11 @@ def test_corrupted_entry_is_retrained_never_loaded(tmp_path, damage):
         meta_path.write_text(meta_path.read_text()[:20])
     else:  # a pickle that runs code, with its checksum recorded: weights_only must refuse it
         torch.save({"fc1.weight": torch.zeros(1), "hook": print}, weights)
-        meta = json.loads(meta_path.read_text()) | {"sha256": zoo_module._sha256(weights)}
+        meta = json.loads(meta_path.read_text()) | {"sha256": cache_module.sha256(weights)}
         meta_path.write_text(json.dumps(meta))
     fresh = Zoo(tmp_path)
     with pytest.warns(UserWarning, match="corrupted"):
-        restored = fresh.get(SPEC)
+        restored = fresh.ensure(SPEC)
     assert fresh.trained == [SPEC.key]
     assert weights.read_bytes() == good  # same seed, same machine: the same weights again
     restored.build()  # and they load into the architecture
@@ -92,7 +92,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        zoo_module._atomic_write(target, broken)
+        cache_module.atomic_write(target, broken)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["weights.pt"]  # no temporary left behind
 
@@ -107,7 +107,22 @@ def test_pretrain_grid_fills_the_cache(tmp_path):
 def test_cli_lists_the_cache(tmp_path, capsys):
     from bench.cli import main
 
-    Zoo(tmp_path).get(SPEC)
+    Zoo(tmp_path).ensure(SPEC)
     assert main(["zoo", "--bench-cache", str(tmp_path), "--json", "--verify"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["key"], r["valid"]) for r in rows] == [(SPEC.key, True)]
+
+
+def test_loading_never_trains_and_checkpoints_are_asked_for(tmp_path):
+    from bench.training.zoo import MissingWeightsError
+
+    zoo = Zoo(tmp_path)
+    with pytest.raises(MissingWeightsError, match="zoo pretrain"):
+        zoo.load(SPEC)
+    assert zoo.trained == []
+    early = zoo.checkpoint(SPEC, 3)  # trains once, keeping the weights after step 3
+    final = zoo.load(SPEC)
+    assert zoo.trained == [SPEC.key] and early.meta["step"] == 3
+    assert any(not torch.equal(early.state_dict[k], final.state_dict[k]) for k in final.state_dict)
+    initial = zoo.initial(SPEC).state_dict()
+    assert torch.equal(zoo.checkpoint(SPEC, 0).state_dict["fc1.weight"], initial["fc1.weight"])

@@ -13,6 +13,7 @@ import pkgutil
 import sys
 
 import bench
+from bench.errors import BenchError
 
 
 def command_modules() -> dict:
@@ -40,13 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse `argv` and run the chosen command; errors print one line and exit 2."""
+    """Parse `argv` and run the chosen command; a user's error prints one line and exits 2,
+    anything else is a bug and keeps its traceback."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (silences the flush at exit)
         return 0
-    except (KeyError, ValueError, FileNotFoundError, RuntimeError) as exc:
+    except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

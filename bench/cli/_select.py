@@ -23,13 +23,13 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
 
 
 def filters(args: argparse.Namespace) -> dict:
-    """The filter arguments as keyword arguments of bench.report.load_rows."""
+    """The filter arguments as keyword arguments of bench.results.read.load_rows."""
     return {"run": args.run, "method": args.method, "dataset": args.dataset, "arch": args.arch}
 
 
 def selected_rows(args: argparse.Namespace) -> list[dict]:
     """The result rows of --db that the filter arguments select."""
-    from bench import report
+    from bench.results import read as report
 
     con = report.open_db(args.db)
     try:

@@ -10,11 +10,12 @@ import argparse
 
 from bench import data
 from bench.cli._output import print_json, print_table
+from bench.errors import InvalidValueError
+from bench.settings import add_options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bench-data", default=None, metavar="DIR",
-                        help="root of on-disk datasets (default: $BENCH_DATA or ~/data)")
+    add_options(parser.add_argument, "--bench-data")
     parser.add_argument("--download", default=None, metavar="NAME",
                         help="fetch dataset NAME's files into the data root (needs the internet)")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -47,7 +48,7 @@ def _download(name: str, root: str | None) -> int:
         print(f"{name} ships inside an installed package; nothing to download")
         return 0
     if spec.download is None:
-        raise ValueError(f"{name} cannot be downloaded automatically; put {spec.files} under "
+        raise InvalidValueError(f"{name} cannot be downloaded automatically; put {spec.files} under "
                          f"{data.data_root(root)}")
     target = data.data_root(root)
     target.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bench.cli._select import add_db
-from bench.export import EXPORTABLE, export
+from bench.results.export import EXPORTABLE, export
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

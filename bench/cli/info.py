@@ -15,6 +15,7 @@ from torch import nn
 
 from bench import data, models
 from bench.cli._output import print_json, print_table
+from bench.errors import InvalidValueError
 from bench.metrics.profile import profile
 from bench.registry import UnknownNameError
 
@@ -36,7 +37,7 @@ def parse_shape(text: str) -> tuple[int, int, int]:
     except ValueError:
         shape = ()
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"--input must be three positive integers C,H,W such as 3,224,224; "
+        raise InvalidValueError(f"--input must be three positive integers C,H,W such as 3,224,224; "
                          f"got {text!r}")
     return shape  # type: ignore[return-value]
 
@@ -78,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.input:
         shape, classes = parse_shape(args.input), 1000
     else:
-        raise ValueError("give the input as --dataset NAME or --input C,H,W (e.g. 3,224,224)")
+        raise InvalidValueError("give the input as --dataset NAME or --input C,H,W (e.g. 3,224,224)")
     if args.classes is not None:
         if args.classes < 1:
-            raise ValueError(f"--classes must be a positive integer, got {args.classes}")
+            raise InvalidValueError(f"--classes must be a positive integer, got {args.classes}")
         classes = args.classes
     info = describe(args.arch, tuple(shape), classes)
     if args.json:

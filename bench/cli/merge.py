@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from bench.cli._output import print_json, print_table
-from bench.merge import merge
+from bench.results.merge import merge
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench import plot  # matplotlib only when plotting
+    from bench.analysis import plot  # matplotlib only when plotting
 
     rows = selected_rows(args)
     fig = plot.figure(rows, x=args.x, y=args.y)

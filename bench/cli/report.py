@@ -20,7 +20,8 @@ import argparse
 import csv
 import sys
 
-from bench import analysis, report
+from bench.analysis import aggregate
+from bench.analysis import views as analysis
 from bench.cli._output import print_json
 from bench.cli._select import add_db, add_filters, selected_rows
 
@@ -139,10 +140,10 @@ def run(args: argparse.Namespace) -> int:
 
 def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
     """The summary view."""
-    keys = report.report_keys(rows)
-    lines = report.aggregate(rows, keys, stats=report.STATS | {"ci95": report.ci95})
+    keys = aggregate.report_keys(rows)
+    lines = aggregate.aggregate(rows, keys, stats=aggregate.STATS | {"ci95": aggregate.ci95})
     if args.format == "json":
-        print_json({"summary": report.summary(rows), "keys": list(keys), "rows": lines})
+        print_json({"summary": aggregate.summary(rows), "keys": list(keys), "rows": lines})
         return 0
     if args.format == "csv":
         if lines:
@@ -152,7 +153,7 @@ def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
         return 0
     from tabulate import tabulate
 
-    info = report.summary(rows)
+    info = aggregate.summary(rows)
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(info["statuses"].items()))
     unfinished = f", {len(info['unfinished_runs'])} of them unfinished" if info["unfinished_runs"] else ""
     print(f"{args.db}: {info['cases']} cases ({statuses or 'none'}) from {len(info['runs'])} run(s)"

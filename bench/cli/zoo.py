@@ -12,12 +12,12 @@ import torch
 
 from bench import data, models
 from bench.cli._output import print_json, print_table
-from bench.zoo import Zoo
+from bench.settings import add_options
+from bench.training.zoo import Zoo
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bench-cache", default=None, metavar="DIR",
-                        help="pretrained-model cache (default: $BENCH_CACHE or ~/.cache/prunebench)")
+    add_options(parser.add_argument, "--bench-cache")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--verify", action="store_true", help="check every checksum while listing")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     pre.add_argument("--archs", nargs="+", default=["lenet5"], metavar="NAME")
     pre.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="N")
     pre.add_argument("--recipe", default=None, help="pretraining recipe (default: the dataset's)")
-    pre.add_argument("--bench-data", default=None, metavar="DIR", help="root of on-disk datasets")
+    add_options(pre.add_argument, "--bench-data")
     pre.add_argument("--device", default="cpu", help="torch device to train on")
     pre.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         return _pretrain(args)
     zoo = Zoo(args.bench_cache)
     rows = [{"key": m["key"], "dataset": m["dataset"], "arch": m["arch"], "seed": m["seed"],
-             "recipe_key": m["recipe_key"], "top1": m["top1"], "train_s": m.get("train_seconds"),
+             "recipe_key": m["recipe_key"], "step": m.get("step"), "top1": m.get("top1"),
+             "sha256": m.get("sha256", "")[:12], "train_s": m.get("train_seconds"),
              "created_at": m.get("created_at")} | ({"valid": m["valid"]} if args.verify else {})
             for m in zoo.cached(verify=args.verify)]
     if args.json:

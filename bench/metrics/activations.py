@@ -49,11 +49,3 @@ def record_activations(layers: dict[str, nn.Module]) -> Iterator[dict[str, Activ
     finally:
         for h in handles:
             h.remove()
-
-
-def count_activations(model: nn.Module, inputs: torch.Tensor) -> tuple[int, float | None]:
-    """(total, nonzero) activation elements per input at the conv and linear layers of `model`."""
-    from bench.metrics.profile import profile
-
-    result = profile(model, inputs)
-    return result.activations_total, result.activations_nonzero

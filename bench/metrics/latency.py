@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.utils.benchmark as tbench
@@ -113,8 +113,3 @@ def speedups(row: dict) -> dict:
         if dense and pruned and math.isfinite(dense) and math.isfinite(pruned):
             out[f"speedup_measured{suffix}"] = dense / pruned
     return out
-
-
-def as_dict(lat: Latency) -> dict:
-    """The figure as a plain dict (JSON-ready)."""
-    return asdict(lat)

@@ -81,20 +81,3 @@ def count_macs(layers: dict[str, nn.Module]) -> Iterator[dict[str, int]]:
     finally:
         for h in handles:
             h.remove()
-
-
-def layer_counts(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerCount]:
-    """Per-layer counts for one input of `input_shape` (C, H, W), in module order."""
-    from bench.metrics.profile import profile
-
-    device = next(model.parameters()).device
-    return profile(model, torch.zeros(1, *input_shape, device=device)).layers
-
-
-def total_macs(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int]:
-    """(dense, nonzero) MACs of `model` for one input, MACs outside conv/linear layers included."""
-    from bench.metrics.profile import profile
-
-    device = next(model.parameters()).device
-    result = profile(model, torch.zeros(1, *input_shape, device=device))
-    return result.macs_total, result.macs_nonzero

@@ -69,3 +69,22 @@ def profile(model: nn.Module, inputs: torch.Tensor) -> Profile:
             activations_nonzero=None if act.nonzero is None else act.nonzero / n))
     other = flops[""] // (2 * n) - sum(c.macs for c in out)
     return Profile(out, other, n)
+
+
+def layer_counts(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerCount]:
+    """Per-layer counts for one input of `input_shape` (C, H, W), in module order."""
+    device = next(model.parameters()).device
+    return profile(model, torch.zeros(1, *input_shape, device=device)).layers
+
+
+def total_macs(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """(dense, nonzero) MACs of `model` for one input, MACs outside conv/linear layers included."""
+    device = next(model.parameters()).device
+    result = profile(model, torch.zeros(1, *input_shape, device=device))
+    return result.macs_total, result.macs_nonzero
+
+
+def count_activations(model: nn.Module, inputs: torch.Tensor) -> tuple[int, float | None]:
+    """(total, nonzero) activation elements per input at the conv and linear layers of `model`."""
+    result = profile(model, inputs)
+    return result.activations_total, result.activations_nonzero

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from torch import nn
 
-from bench.registry import Registry
+from bench.errors import BenchError
+from bench.models.spec import MODELS, Builder, ModelSpec, find_classifier, register
 
-Builder = Callable[[tuple[int, int, int], int], nn.Module]  # (input_shape, num_classes) -> model
+__all__ = ["Builder", "IncompatibleModelError", "ModelSpec", "build", "classifier_name", "get",
+           "incompatibility", "names", "register"]
 
 
-class IncompatibleModelError(ValueError):
+class IncompatibleModelError(BenchError, ValueError):
     """The architecture cannot run on the dataset's input shape; the message says why."""
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A registered architecture: its builder, a description and the inputs it accepts."""
-
-    name: str
-    build: Builder
-    description: str
-    min_size: int = 1  # smallest input height/width it accepts
-    max_size: int | None = None  # largest, for nets whose classifier is sized for small inputs
-    source: str = "bench"  # where the definition lives: bench (pinned here) or torchvision
-
-
-MODELS: Registry[ModelSpec] = Registry("architecture")
-
-
-def register(spec: ModelSpec) -> ModelSpec:
-    """Add an architecture to the registry."""
-    return MODELS.register(spec.name, spec)
 
 
 def get(name: str) -> ModelSpec:
@@ -76,14 +55,8 @@ def build(name: str, input_shape: tuple[int, int, int], num_classes: int,
 
 
 def classifier_name(model: nn.Module) -> str:
-    """Name of the model's classifier layer: its `classifier_name` attribute, else the last Linear."""
-    declared = getattr(model, "classifier_name", None)
-    if declared:
-        return declared
-    linears = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise ValueError(f"{type(model).__name__} has no Linear layer; set model.classifier_name")
-    return linears[-1]
+    """Name of the model's classifier layer: its `classifier_name` attribute, else find_classifier."""
+    return getattr(model, "classifier_name", None) or find_classifier(model)
 
 
 _builtin_loaded = False

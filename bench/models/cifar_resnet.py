@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench.models import ModelSpec, register
+from bench.errors import InvalidValueError
+from bench.models.spec import ModelSpec, register
 
 
 class ShortcutA(nn.Module):
@@ -46,7 +47,7 @@ class CifarResNet(nn.Module):
     def __init__(self, depth: int, input_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__()
         if (depth - 2) % 6:
-            raise ValueError(f"CIFAR ResNet depth must be 6n+2, not {depth}")
+            raise InvalidValueError(f"CIFAR ResNet depth must be 6n+2, not {depth}")
         n = (depth - 2) // 6
         self.conv1 = nn.Conv2d(input_shape[0], 16, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(16)

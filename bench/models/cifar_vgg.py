@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from bench.models import ModelSpec, register
+from bench.models.spec import ModelSpec, register
 
 # (output channels, dropout after the layer or None); "M" is a 2x2 max pool with ceil mode.
 CONFIG: list = [(64, 0.3), (64, None), "M", (128, 0.4), (128, None), "M",

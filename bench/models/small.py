@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from bench.models import ModelSpec, register
+from bench.models.spec import ModelSpec, register
 
 
 class LeNet5(nn.Module):

@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench.models import ModelSpec, register
+from bench.errors import InvalidValueError
+from bench.models.spec import ModelSpec, find_classifier, register
 
 PREFIX = "tv_"
 MIN_SIZE = {"inception_v3": 75}  # smallest input side each family accepts (default 32)
@@ -21,14 +22,6 @@ def _first_conv(model: nn.Module) -> tuple[nn.Module, str, nn.Conv2d] | None:
             parent_name, _, attr = name.rpartition(".")
             return model.get_submodule(parent_name), attr, module
     return None
-
-
-def _classifier(model: nn.Module) -> str:
-    """The last Linear (or, as in SqueezeNet, last Conv2d) defined: torchvision's classifier."""
-    linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if linears:
-        return linears[-1]
-    return [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)][-1]
 
 
 def build_torchvision(tv_name: str, input_shape: tuple[int, int, int], num_classes: int,
@@ -49,14 +42,14 @@ def build_torchvision(tv_name: str, input_shape: tuple[int, int, int], num_class
         parent, attr, old = found
         setattr(parent, attr, nn.Conv2d(c, old.out_channels, old.kernel_size, old.stride,
                                         old.padding, old.dilation, old.groups, old.bias is not None))
-    model.classifier_name = _classifier(model)  # type: ignore[assignment]
+    model.classifier_name = find_classifier(model)  # type: ignore[assignment]
     if weights is not None:
         path = Path(weights).expanduser()
         state = torch.load(path, map_location="cpu", weights_only=True)
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
-            raise ValueError(f"weights file {path} does not fit {tv_name} with input {input_shape} "
+            raise InvalidValueError(f"weights file {path} does not fit {tv_name} with input {input_shape} "
                              f"and {num_classes} classes: {exc}") from None
     return model
 

@@ -1,4 +1,4 @@
-"""The results database (DuckDB): schema, run provenance and one committed row per case."""
+"""The results database (DuckDB): opening it, migrating it, and one committed row per case."""
 
 from __future__ import annotations
 
@@ -7,72 +7,27 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMA_VERSION = 2
-# Steps that adding missing columns cannot do (renames, backfills), keyed by the version they reach.
-# Added columns need no step: every open adds the columns of the dicts below that a table lacks.
-MIGRATIONS: dict[int, list[str]] = {
-    2: [],  # v2 added runs.options, runs.pytest and results.worker (added as missing columns)
-}
-
-RUN_COLUMNS = {
-    "run_id": "VARCHAR PRIMARY KEY", "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP",
-    "exit_status": "INTEGER", "git_commit": "VARCHAR", "git_dirty": "BOOLEAN",
-    "command": "VARCHAR", "host": "VARCHAR", "platform": "VARCHAR", "cpu": "VARCHAR",
-    "cpu_count": "INTEGER", "gpu": "VARCHAR", "python": "VARCHAR", "torch": "VARCHAR",
-    "torchvision": "VARCHAR", "bench_version": "VARCHAR", "pytest": "VARCHAR", "workers": "INTEGER",
-    "device": "VARCHAR", "options": "JSON",
-}
-
-RESULT_COLUMNS = {
-    "run_id": "VARCHAR NOT NULL", "nodeid": "VARCHAR NOT NULL", "case_id": "VARCHAR",
-    "status": "VARCHAR NOT NULL", "error": "VARCHAR",
-    "method": "VARCHAR", "method_hash": "VARCHAR", "dataset": "VARCHAR", "arch": "VARCHAR",
-    "ratio": "DOUBLE", "seed": "INTEGER", "pretrain_seed": "INTEGER",
-    "include_classifier": "BOOLEAN", "calibration_size": "INTEGER",
-    "pretrained_key": "VARCHAR", "pretrain_recipe": "VARCHAR", "pretrain_recipe_key": "VARCHAR",
-    "finetune_recipe": "VARCHAR", "recipe_key": "VARCHAR", "keep_fraction": "DOUBLE",
-    "pruned_weights_zero": "BOOLEAN",
-    "top1": "DOUBLE", "top5": "DOUBLE", "loss": "DOUBLE", "eval_examples": "INTEGER",
-    "top1_dense": "DOUBLE", "top5_dense": "DOUBLE",
-    "params_total": "BIGINT", "params_nonzero": "BIGINT", "compression": "DOUBLE",
-    "sparsity": "DOUBLE", "macs_total": "BIGINT", "macs_nonzero": "BIGINT",
-    "speedup_theoretical": "DOUBLE", "latency_ms": "DOUBLE", "latency_iqr_ms": "DOUBLE",
-    "latency_dense_ms": "DOUBLE", "speedup_measured": "DOUBLE", "latency_parallel": "BOOLEAN",
-    "params_dense": "BIGINT", "macs_dense": "BIGINT", "macs_other": "BIGINT",
-    "activations_total": "BIGINT", "activations_nonzero": "DOUBLE",
-    "latency_runs": "INTEGER", "latency_dense_iqr_ms": "DOUBLE", "latency_dense_runs": "INTEGER",
-    "latency_batch_size": "INTEGER", "latency_batch_ms": "DOUBLE",
-    "latency_batch_iqr_ms": "DOUBLE", "latency_batch_runs": "INTEGER",
-    "latency_dense_batch_ms": "DOUBLE", "latency_dense_batch_iqr_ms": "DOUBLE",
-    "latency_dense_batch_runs": "INTEGER", "speedup_measured_batch": "DOUBLE",
-    "device": "VARCHAR", "threads": "INTEGER", "worker": "VARCHAR", "started_at": "TIMESTAMP",
-    "duration_s": "DOUBLE", "extra": "JSON",
-}
-
-LAYER_COLUMNS = {
-    "run_id": "VARCHAR NOT NULL", "nodeid": "VARCHAR NOT NULL", "layer": "VARCHAR NOT NULL",
-    "kind": "VARCHAR", "pruned": "BOOLEAN", "params": "BIGINT", "nonzero": "BIGINT",
-    "sparsity": "DOUBLE", "macs": "BIGINT", "macs_nonzero": "BIGINT",
-}
-
-EPOCH_COLUMNS = {
-    "run_id": "VARCHAR NOT NULL", "nodeid": "VARCHAR NOT NULL", "epoch": "INTEGER NOT NULL",
-    "train_loss": "DOUBLE", "train_top1": "DOUBLE", "lr": "DOUBLE",
-}
+from bench.errors import BenchError
+from bench.results.schema import (
+    CHILDREN,
+    EPOCH_COLUMNS,
+    JSON_COLUMNS,
+    KEYS,
+    LAYER_COLUMNS,
+    MIGRATIONS,
+    RESULT_COLUMNS,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    TABLES,
+    check_columns,
+)
 
 
-TABLES = {"runs": RUN_COLUMNS, "results": RESULT_COLUMNS, "layers": LAYER_COLUMNS,
-          "epochs": EPOCH_COLUMNS}
-KEYS = {"runs": ("run_id",), "results": ("run_id", "nodeid"), "layers": ("run_id", "nodeid", "layer"),
-        "epochs": ("run_id", "nodeid", "epoch")}
-JSON_COLUMNS = {"extra", "options"}
-
-
-class StoreLockedError(RuntimeError):
+class StoreLockedError(BenchError, RuntimeError):
     """Another process holds the database open for writing."""
 
 
-class SchemaError(RuntimeError):
+class SchemaError(BenchError, RuntimeError):
     """The database was written by a newer version of the bench than this one."""
 
 
@@ -125,6 +80,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return old
 
 
+def sql_literal(text: str) -> str:
+    """A SQL string literal, for the few statements that take no parameters (ATTACH, COPY)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the database, turning DuckDB's lock error into one that says what to do."""
     try:
@@ -165,22 +125,26 @@ class Store:
                          [finished_at, exit_status, run_id])
 
     def write_case(self, row: dict) -> None:
-        """Insert one case with its layers and epochs, committed at once."""
+        """Insert one case with its layers and epochs, committed at once. A key that no column
+        holds is refused (UnknownColumnError), so a new figure cannot vanish unnoticed."""
+        check_columns("results", row, ignore=CHILDREN)
         key = {"run_id": row["run_id"], "nodeid": row["nodeid"]}
+        layers = [key | layer for layer in row.get("layers") or []]
+        epochs = [key | epoch | {"epoch": i} for i, epoch in enumerate(row.get("epochs") or [])]
+        for layer in layers:
+            check_columns("layers", layer)
+        for epoch in epochs:
+            check_columns("epochs", epoch)
         self.con.begin()
         try:
             for table in ("results", "layers", "epochs"):
                 self.con.execute(f"DELETE FROM {table} WHERE run_id = ? AND nodeid = ?",
                                  [key["run_id"], key["nodeid"]])
             self._insert("results", RESULT_COLUMNS, row)
-            for layer in row.get("layers") or []:
-                self._insert("layers", LAYER_COLUMNS, key | {
-                    "layer": layer["name"], "kind": layer["kind"], "pruned": layer.get("pruned"),
-                    "params": layer["weight_numel"], "nonzero": layer["weight_nonzero"],
-                    "sparsity": layer["sparsity"], "macs": layer["macs"],
-                    "macs_nonzero": layer["macs_nonzero"]})
-            for epoch in row.get("epochs") or []:
-                self._insert("epochs", EPOCH_COLUMNS, key | epoch)
+            for layer in layers:
+                self._insert("layers", LAYER_COLUMNS, layer)
+            for epoch in epochs:
+                self._insert("epochs", EPOCH_COLUMNS, epoch)
             self.con.commit()
         except BaseException:
             self.con.rollback()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from bench.recipes import Recipe
+from bench.training.recipes import Recipe
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from bench.harness.case import PAIR_KEYS
+from bench.results.schema import passed
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -63,7 +66,6 @@ class Paired:
     p_value: float  # paired t-test; with 3 seeds it has little power, read the interval
 
 
-PAIR_KEYS = ("dataset", "arch", "ratio", "seed", "pretrained_key", "recipe_key")
 
 
 def paired(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[Paired]:
@@ -75,7 +77,8 @@ def paired(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[P
     diffs: dict[tuple, list[float]] = defaultdict(list)
     for key, values in by_key.items():
         if a in values and b in values:
-            diffs[key[:3]].append(values[a] - values[b])
+            diffs[tuple(key[PAIR_KEYS.index(k)] for k in ("dataset", "arch", "ratio"))].append(
+                values[a] - values[b])
     out = []
     for (dataset, arch, ratio), d in sorted(diffs.items(), key=lambda kv: kv[0]):
         s = summarize(d)
@@ -134,7 +137,7 @@ CHECKS: dict[str, Callable[[list[dict], list[dict]], bool]] = {
 
 def checklist(rows: Iterable[dict]) -> dict[tuple, dict[str, bool]]:
     """The paper's reporting checklist per (dataset, arch, method), on passed rows."""
-    rows = [r for r in rows if r.get("status", "passed") == "passed"]
+    rows = passed(rows)
     out = {}
     for (dataset, arch), rs in group(rows, ["dataset", "arch"]).items():
         for (method,), own in group(rs, ["method"]).items():

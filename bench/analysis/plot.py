@@ -8,7 +8,9 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure  # a bare Figure draws with Agg: no pyplot, no window
 
-from bench.report import aggregate, varying
+from bench.analysis.aggregate import aggregate, varying
+from bench.errors import InvalidValueError
+from bench.results.schema import passed as passed_rows
 
 X_AXES = {"compression": ("compression", "compression ratio (all params / nonzero)"),
           "speedup": ("speedup_theoretical", "theoretical speedup (dense MACs / nonzero MACs)")}
@@ -26,13 +28,13 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
     """One panel per (dataset, arch) and x axis; one line per method (and varying condition):
     mean over seeds, a band of one std, log2 x; a dashed line marks the dense model."""
     if y not in Y_AXES:
-        raise ValueError(f"unknown y {y!r}; choose one of {', '.join(Y_AXES)}")
+        raise InvalidValueError(f"unknown y {y!r}; choose one of {', '.join(Y_AXES)}")
     xs = list(X_AXES) if x == "both" else [x]
     if any(name not in X_AXES for name in xs):
-        raise ValueError(f"unknown x {x!r}; choose one of {', '.join(X_AXES)} or both")
-    passed = [r for r in rows if r.get("status") == "passed"]
+        raise InvalidValueError(f"unknown x {x!r}; choose one of {', '.join(X_AXES)} or both")
+    passed = passed_rows(rows)
     if not passed:
-        raise ValueError("no passed cases to plot; check the filters (python -m bench report)")
+        raise InvalidValueError("no passed cases to plot; check the filters (python -m bench report)")
     conditions = varying(passed)
     keys = ("dataset", "arch", *conditions, "method", "ratio")
     ycol, ylabel = Y_AXES[y]
@@ -78,7 +80,7 @@ def save(fig: Figure, path: str | Path) -> Path:
     """Write the figure to PNG or SVG (by the file's suffix)."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
-        raise ValueError(f"cannot write {path.name}: the file must end in {' or '.join(FORMATS)}")
+        raise InvalidValueError(f"cannot write {path.name}: the file must end in {' or '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path

@@ -9,21 +9,31 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from bench import stats
+from bench.analysis import stats
+from bench.errors import InvalidValueError
+from bench.harness.case import CONDITION_KEYS
+from bench.results.schema import passed
 
-CONDITIONS = ("pretrain_seed", "pretrained_key", "finetune_recipe", "recipe_key")
-
-
-HELD = ("pretrain_seed", "pretrain_recipe", "finetune_recipe")  # conditions never averaged over
+# What a ranking can be compared across: any condition of a case, or the identity of the
+# weights and the recipe behind it (each determined by conditions).
+CONDITIONS = (*CONDITION_KEYS, "pretrained_key", "pretrained_sha256", "recipe_key",
+              "pretrain_recipe_key")
 
 
 def _passed(rows: Iterable[dict]) -> list[dict]:
-    return [r for r in rows if r.get("status", "passed") == "passed" and r.get("top1") is not None]
+    return [r for r in passed(rows) if r.get("top1") is not None]
 
 
 def _settings(rows: list[dict]) -> list[str]:
-    """dataset, arch and the held conditions that vary in `rows`: one panel per combination."""
-    return ["dataset", "arch", *(c for c in HELD if len({r.get(c) for r in rows}) > 1)]
+    """dataset, arch and the conditions that vary in `rows`: one panel per combination."""
+    return ["dataset", "arch", *(c for c in CONDITION_KEYS if len({r.get(c) for r in rows}) > 1)]
+
+
+def _determined_by(rows: list[dict], by: str, other: str) -> bool:
+    """True when each value of `by` goes with one value of `other` (e.g. recipe_key fixes
+    finetune_recipe): holding `other` fixed would then split every value of `by` apart."""
+    seen: dict = {}
+    return all(seen.setdefault(r.get(by), r.get(other)) == r.get(other) for r in rows)
 
 
 def paired_table(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[dict]:
@@ -40,10 +50,11 @@ def rank_table(rows: Iterable[dict], by: str, min_ratio: float = 2) -> tuple[lis
     (ratio, seed) cells present under every value of `by` count (ratios >= `min_ratio`).
     Returns the rank rows and Kendall's tau between every pair of conditions."""
     if by not in CONDITIONS:
-        raise ValueError(f"--by must be one of {', '.join(CONDITIONS)}, not {by!r}")
-    others = [c for c in ("pretrain_seed", "finetune_recipe", "pretrain_recipe") if c != by]
+        raise InvalidValueError(f"--by must be one of {', '.join(CONDITIONS)}, not {by!r}")
     tables, taus = [], []
     held = [r for r in _passed(rows) if r["ratio"] >= min_ratio]
+    others = [c for c in CONDITION_KEYS if c != by and len({r.get(c) for r in held}) > 1
+              and not _determined_by(held, by, c)]
     for fixed, rs in stats.group(held, ["dataset", "arch", *others]).items():
         conditions = stats.group(rs, [by])
         if len(conditions) < 2:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, fields
 
+from bench.errors import InvalidValueError
 from bench.registry import Registry
 
 
@@ -35,11 +36,11 @@ class Recipe:
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
+            raise InvalidValueError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if self.schedule not in ("cosine", "step", "constant"):
-            raise ValueError(f"schedule must be cosine, step or constant, not {self.schedule!r}")
+            raise InvalidValueError(f"schedule must be cosine, step or constant, not {self.schedule!r}")
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("epochs must be >= 0, batch_size >= 1 and lr > 0")
+            raise InvalidValueError("epochs must be >= 0, batch_size >= 1 and lr > 0")
 
     def non_default(self) -> dict:
         """The fields whose values differ from the class defaults."""
@@ -88,11 +89,6 @@ RECIPES.register("finetune-imagenet", Recipe(epochs=10, batch_size=256, lr=0.001
 def get(name: str) -> Recipe:
     """The named recipe (the error lists the valid names)."""
     return RECIPES.get(name)
-
-
-def names() -> list[str]:
-    """Every registered recipe name."""
-    return RECIPES.names()
 
 
 def field_help() -> dict[str, str]:

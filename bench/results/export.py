@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import open_db, run_ids
-from bench.store import KEYS, TABLES
+from bench.errors import InvalidValueError
+from bench.results.read import open_db, run_ids
+from bench.results.schema import KEYS, TABLES
+from bench.results.store import sql_literal
 
 FORMATS = {".parquet": "PARQUET", ".csv": "CSV"}
 EXPORTABLE = (*TABLES, "meta")
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (COPY takes its file name as a literal, not a parameter)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def export(db: str | Path, out: str | Path, table: str = "results", run: str = "all") -> int:
@@ -21,9 +18,9 @@ def export(db: str | Path, out: str | Path, table: str = "results", run: str = "
     out = Path(out)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise ValueError(f"cannot export to {out.name}: the file must end in {' or '.join(FORMATS)}")
+        raise InvalidValueError(f"cannot export to {out.name}: the file must end in {' or '.join(FORMATS)}")
     if table not in EXPORTABLE:
-        raise ValueError(f"unknown table {table!r}; choose one of {', '.join(EXPORTABLE)}")
+        raise InvalidValueError(f"unknown table {table!r}; choose one of {', '.join(EXPORTABLE)}")
     con = open_db(db)
     try:
         ids = run_ids(con, run)
@@ -35,7 +32,7 @@ def export(db: str | Path, out: str | Path, table: str = "results", run: str = "
             sql += " ORDER BY " + ", ".join(KEYS[table])
         out.parent.mkdir(parents=True, exist_ok=True)
         header = ", HEADER" if fmt == "CSV" else ""
-        con.execute(f"COPY ({sql}) TO {_literal(str(out))} (FORMAT {fmt}{header})", params)
+        con.execute(f"COPY ({sql}) TO {sql_literal(str(out))} (FORMAT {fmt}{header})", params)
         return con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
     finally:
         con.close()

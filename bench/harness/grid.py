@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from bench.case import Case
+from bench.harness.case import Case
 from bench.methods import discover
 
 DEFAULT_RATIOS = (1, 2, 4, 8, 16, 32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.case import Case
+from bench.harness.case import Case
 
 COMPRESSION_TOLERANCE = 0.02  # relative; rounding of per-layer counts stays well inside it
 

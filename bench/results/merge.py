@@ -6,22 +6,18 @@ from pathlib import Path
 
 import duckdb
 
-from bench.store import (
-    KEYS,
-    SCHEMA_VERSION,
-    TABLES,
+from bench.errors import MissingFileError
+from bench.results.schema import KEYS, SCHEMA_VERSION, TABLES
+from bench.results.store import (
     SchemaError,
     Store,
     StoreLockedError,
     columns_of,
     schema_version,
+    sql_literal,
 )
 
 SOURCE = "merge_source"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -36,10 +32,10 @@ def merge_one(store: Store, source: str | Path) -> dict[str, int]:
     """
     source = Path(source)
     if not source.exists():
-        raise FileNotFoundError(f"no results database at {source}")
+        raise MissingFileError(f"no results database at {source}")
     con = store.con
     try:
-        con.execute(f"ATTACH {_literal(str(source))} AS {SOURCE} (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(str(source))} AS {SOURCE} (READ_ONLY)")
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreLockedError(f"{source} is locked by a run still writing it; merge it when "

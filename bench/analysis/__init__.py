@@ -1,0 +1,1 @@
+"""Reading a grid: statistics, aggregation over seeds, report views and plots."""

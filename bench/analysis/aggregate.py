@@ -1,0 +1,87 @@
+"""Aggregation over seeds: one line per group of a report, the conditions that vary, a summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from bench.analysis.stats import summarize
+from bench.harness.case import CONDITION_KEYS, GROUP_KEYS
+from bench.results.schema import FAILED, passed
+
+# Figures aggregated over seeds; delta_top1 = top1 - top1_dense (fractions, like top1).
+METRICS = ("top1", "delta_top1", "top1_dense", "compression", "speedup_theoretical",
+           "speedup_measured")
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """Arithmetic mean, None for no values."""
+    return summarize(values).mean if values else None
+
+
+def std(values: Sequence[float]) -> float | None:
+    """Sample standard deviation (n - 1), None below two values."""
+    return summarize(values).std if len(values) > 1 else None
+
+
+def ci95(values: Sequence[float]) -> float | None:
+    """Half-width of the two-sided 95% t-interval of the mean, None below two values."""
+    if len(values) < 2:
+        return None
+    s = summarize(values)
+    return s.ci_high - s.mean
+
+
+Stat = Callable[[Sequence[float]], "float | None"]
+STATS: dict[str, Stat] = {"mean": mean, "std": std}
+
+
+def varying(rows: Iterable[dict], keys: Sequence[str] = CONDITION_KEYS) -> list[str]:
+    """The keys that take more than one value over the passed rows (conditions worth a column)."""
+    rows = passed(rows)
+    return [k for k in keys if len({r.get(k) for r in rows}) > 1]
+
+
+def report_keys(rows: Sequence[dict]) -> tuple[str, ...]:
+    """Grouping of the report: dataset, arch, any varying condition, method, ratio."""
+    return (*GROUP_KEYS[:2], *varying(rows), *GROUP_KEYS[2:])
+
+
+def _sort_key(key: tuple) -> tuple:
+    return tuple((v is None, v if v is not None else 0) if not isinstance(v, str) else (False, v)
+                 for v in key)
+
+
+def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
+              metrics: Sequence[str] = METRICS, stats: dict[str, Stat] | None = None) -> list[dict]:
+    """One dict per group of `keys`: the keys, `n` (passed cases), `failed` (failed or errored
+    cases) and `<metric>_<stat>` over the passed cases' non-missing values (NaN kept, so a broken
+    figure shows). Sorted by the keys."""
+    stats = STATS if stats is None else stats
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row.get(k) for k in keys), []).append(row)
+    out = []
+    for key in sorted(groups, key=_sort_key):
+        members = groups[key]
+        ok = passed(members)
+        line = dict(zip(keys, key, strict=True))
+        line["n"] = len(ok)
+        line["failed"] = sum(r.get("status") in FAILED for r in members)
+        for metric in metrics:
+            values = [r[metric] for r in ok if r.get(metric) is not None]
+            for name, fn in stats.items():
+                line[f"{metric}_{name}"] = fn(values)
+        out.append(line)
+    return out
+
+
+def summary(rows: Sequence[dict]) -> dict:
+    """What the selection covers: runs, cases by status, unfinished runs (killed, or still
+    going), latencies taken under parallel load."""
+    statuses: dict[str, int] = {}
+    for r in rows:
+        statuses[r.get("status")] = statuses.get(r.get("status"), 0) + 1
+    return {"runs": sorted({r["run_id"] for r in rows}), "cases": len(rows), "statuses": statuses,
+            "unfinished_runs": sorted({r["run_id"] for r in rows if r.get("run_finished_at") is None}),
+            "latency_under_load": sum(bool(r.get("latency_parallel")) and r.get("latency_ms") is not None
+                                      for r in rows)}

@@ -1,0 +1,63 @@
+"""Figures of a model as evaluated: accuracy, size and MACs against the dense model, latency."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from bench.harness import row as rows
+from bench.metrics import latency as latency_metric
+from bench.metrics.profile import profile as layer_profile
+from bench.metrics.size import count_params
+from bench.training.loop import evaluate
+
+ACTIVATION_EXAMPLES = 64  # evaluation inputs over which nonzero activations are averaged
+
+
+def sample(test_loader, device) -> torch.Tensor:
+    """The first evaluation inputs (a fixed batch: the loader does not shuffle)."""
+    x, _ = next(iter(test_loader))
+    return x[:ACTIVATION_EXAMPLES].to(device)
+
+
+def dense_figures(model: nn.Module, test_loader, device) -> dict:
+    """Accuracy, parameters and MACs of the dense model (the reference of every ratio)."""
+    result = evaluate(model, test_loader, device)
+    params, _ = count_params(model)
+    return {"top1_dense": result.top1, "top5_dense": result.top5, "params_dense": params,
+            "macs_dense": layer_profile(model, sample(test_loader, device)).macs_total}
+
+
+def model_figures(model: nn.Module, test_loader, device, masks: dict, dense: dict) -> dict:
+    """Every metric of the model as evaluated. Compression and theoretical speedup are taken
+    against the dense model's counts, so a physically smaller model reports its real savings."""
+    result = evaluate(model, test_loader, device)
+    total, nonzero = count_params(model)
+    prof = layer_profile(model, sample(test_loader, device))
+    return {
+        "top1": result.top1, "top5": result.top5, "loss": result.loss,
+        "eval_examples": result.examples,
+        "params_total": total, "params_nonzero": nonzero,
+        "compression": dense["params_dense"] / nonzero if nonzero else float("inf"),
+        "sparsity": 1 - nonzero / total,
+        "macs_total": prof.macs_total, "macs_nonzero": prof.macs_nonzero,
+        "macs_other": prof.macs_other,
+        "speedup_theoretical": (dense["macs_dense"] / prof.macs_nonzero if prof.macs_nonzero
+                                else float("inf")),
+        "activations_total": prof.activations_total,
+        "activations_nonzero": prof.activations_nonzero,
+        "layers": rows.layer_entries(prof.layers, masks),
+        "device": str(device), "threads": torch.get_num_threads(),
+    }
+
+
+def latencies(dense: nn.Module, pruned: nn.Module, input_shape, batch_size: int,
+              parallel: bool) -> dict:
+    """Latency of the dense and the pruned model, timed alternately so that both see the same
+    load, at batch 1 and at `batch_size` (`latency[_dense][_batch]_*` fields), and the speedups."""
+    out = {"latency_batch_size": batch_size, "latency_parallel": parallel}
+    for batch, suffix in ((1, ""), (batch_size, "_batch")):
+        d, p = latency_metric.measure_alternating([dense, pruned], input_shape, batch, parallel)
+        out |= (latency_metric.figures(d, f"latency_dense{suffix}")
+                | latency_metric.figures(p, f"latency{suffix}"))
+    return out | latency_metric.speedups(out)

@@ -1,0 +1,17 @@
+"""Running one case: its identity into the row, then its protocol over a CaseRun."""
+
+from __future__ import annotations
+
+from bench.harness import row as rows
+from bench.harness.case import Case
+from bench.harness.env import BenchEnv
+from bench.harness.protocols import PROTOCOLS
+from bench.harness.steps import CaseRun
+
+
+def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
+    """Run `case`, filling `row` as it goes (so a failure keeps what was learnt), and return it."""
+    row.update(rows.identity(case))
+    protocol = PROTOCOLS.get(case.protocol)
+    protocol(CaseRun(case, env, row))
+    return row

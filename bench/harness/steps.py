@@ -1,0 +1,154 @@
+"""The vocabulary protocols are written in: weights, prune to a target, train, rewind, measure.
+
+A `CaseRun` holds one case's model, current masks and row; each step records what it did, so a
+failure keeps what was learnt and every training phase leaves its epochs and its cost."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+
+from bench import data
+from bench.context import build_context
+from bench.data.loaders import calibration_batch, make_loader
+from bench.errors import BenchError
+from bench.harness import measure
+from bench.harness import row as rows
+from bench.harness.case import Case
+from bench.harness.env import BenchEnv
+from bench.masks import apply, enforcer, masks_hold, validate
+from bench.training import recipes
+from bench.training.loop import train
+from bench.training.recipes import Recipe
+from bench.training.zoo import PretrainedSpec
+
+
+class MethodChangedModelError(BenchError, RuntimeError):
+    """prune() changed the model's weights or buffers instead of only returning masks."""
+
+
+class UnsupportedKindError(BenchError, NotImplementedError):
+    """A method of a KIND that this version of the bench cannot run."""
+
+
+class CaseRun:
+    """One case in progress: its recipes, data, weights, current masks and row."""
+
+    def __init__(self, case: Case, env: BenchEnv, row: dict) -> None:
+        self.case, self.env, self.row = case, env, row
+        found = env.methods().get(case.method)
+        row["method_hash"] = found.source_hash if found else None  # recorded even if it is broken
+        self.method = env.method(case.method)
+        if self.method.kind == "channel":
+            raise UnsupportedKindError(
+                f"method {case.method!r} declares KIND = 'channel': physical channel removal is not "
+                "built yet; return masks of whole channels with KIND = 'unstructured' meanwhile")
+        self.ds = data.get(case.dataset)
+        pre_name = case.pretrain or self.ds.pretrain_recipe_for(case.arch)
+        ft_name = case.finetune or self.ds.finetune_recipe
+        self.pretrain_recipe, self.finetune_recipe = recipes.get(pre_name), recipes.get(ft_name)
+        row.update(pretrain_recipe=pre_name, finetune_recipe=ft_name,
+                   pretrain_recipe_key=self.pretrain_recipe.key, recipe_key=self.finetune_recipe.key)
+        self.train_set, self.test_set = data.load(case.dataset, env.zoo.data_root,
+                                                  augment=self.finetune_recipe.augment)
+        self.spec = PretrainedSpec(case.dataset, case.arch, self.pretrain_recipe, case.pretrain_seed)
+        self.test_loader = make_loader(self.test_set, self.ds.eval_batch_size, shuffle=False)
+        self.model: nn.Module | None = None
+        self.masks: dict[str, torch.Tensor] = {}
+        row.update(epochs=[], train_steps=0, train_examples=0, prune_seconds=0.0)
+
+    # -- weights --------------------------------------------------------------------------------
+    def load(self, weights: str = "trained", step: int | None = None) -> nn.Module:
+        """Put a fresh model with the named weights in place: 'trained' (the pretrained model),
+        'initial' (its initialisation) or 'checkpoint' (after `step` steps of pretraining). The
+        dense figures of the trained model are the reference of every row."""
+        pretrained = self.env.zoo.ensure(self.spec)
+        self.pretrained = pretrained
+        self.row.update(pretrained_key=pretrained.spec.key,
+                        pretrained_sha256=pretrained.meta.get("sha256"))
+        if weights == "trained":
+            model = pretrained.build()
+        elif weights == "initial":
+            model = self.env.zoo.initial(self.spec)
+        elif weights == "checkpoint":
+            model = self.env.zoo.checkpoint(self.spec, int(step or 0)).build()
+        else:
+            raise ValueError(f"unknown weights {weights!r}: trained, initial or checkpoint")
+        self.model = model.to(self.env.device)
+        if self.spec.key not in self.env.dense:
+            reference = self.model if weights == "trained" else pretrained.build().to(self.env.device)
+            self.env.dense[self.spec.key] = measure.dense_figures(reference, self.test_loader,
+                                                                  self.env.device)
+        self.row.update(self.env.dense[self.spec.key])
+        return self.model
+
+    def rewind(self, weights: str = "checkpoint", step: int | None = None) -> None:
+        """Reset the surviving weights to earlier ones (the masks stay)."""
+        masks = self.masks
+        self.load(weights, step)
+        self.masks = masks
+        apply(self.model, masks)
+
+    # -- pruning --------------------------------------------------------------------------------
+    def prune(self, ratio: float) -> dict[str, torch.Tensor]:
+        """Ask the method for masks reaching `ratio` given the current masks; pruned weights stay
+        pruned. The masks are validated and applied; the method's time is recorded."""
+        case, model = self.case, self.model
+        torch.manual_seed(case.seed)
+        batch = calibration_batch(self.train_set, case.calibration_size, case.seed)
+        ctx = build_context(model, ratio, batch, case.seed, case.include_classifier,
+                            masks=self.masks or None)
+        self.row["keep_fraction"] = ctx.keep_fraction
+        before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        start = time.perf_counter()
+        masks = self.method.prune(model, ratio, ctx)
+        self.row["prune_seconds"] += time.perf_counter() - start
+        _check_untouched(model, before, case.method)
+        validate(masks, model, case.method, self.method.attributes.get("ALLOW_EMPTY_LAYERS", False))
+        masks = {k: v.to(self.env.device) for k, v in masks.items()}
+        for name, old in self.masks.items():
+            masks[name] = masks[name] & old if name in masks else old
+        self.masks = masks
+        apply(model, masks)
+        model.zero_grad(set_to_none=True)
+        return masks
+
+    @property
+    def pruned(self) -> bool:
+        """True when some weight is pruned."""
+        return not all(bool(m.all()) for m in self.masks.values())
+
+    # -- training -------------------------------------------------------------------------------
+    def train(self, recipe: Recipe, phase: str, round_: int = 0) -> None:
+        """Train the model with `recipe`, keeping pruned weights at zero; epochs and cost recorded."""
+        loader = make_loader(self.train_set, recipe.batch_size, shuffle=True, seed=self.case.seed)
+        logs = train(self.model, loader, recipe, device=self.env.device,
+                     after_step=enforcer(self.model, self.masks) if self.masks else None,
+                     seed=self.case.seed)
+        self.row["epochs"] += rows.epoch_entries(logs, phase, round_)
+        self.row["train_steps"] += recipe.epochs * len(loader)
+        self.row["train_examples"] += recipe.epochs * len(self.train_set)
+
+    # -- measuring ------------------------------------------------------------------------------
+    def measure(self) -> None:
+        """Every figure of the model as it stands, into the row."""
+        env, row = self.env, self.row
+        row["pruned_weights_zero"] = masks_hold(self.model, self.masks)
+        row.update(measure.model_figures(self.model, self.test_loader, env.device, self.masks,
+                                         env.dense[self.spec.key]))
+        row["latency_parallel"] = env.parallel
+        if env.measure_latency:
+            row.update(measure.latencies(env.dense_model(self.pretrained), self.model,
+                                         self.ds.input_shape, self.ds.eval_batch_size, env.parallel))
+
+
+def _check_untouched(model: nn.Module, before: dict, method: str) -> None:
+    """Fail if `prune` altered any weight or buffer (batch-norm statistics included: a forward
+    pass in train mode would move them), since the bench applies the masks itself."""
+    for name, value in model.state_dict().items():
+        if not torch.equal(value, before[name]):
+            raise MethodChangedModelError(
+                f"method {method!r} changed {name!r} of the model in prune(); a method returns "
+                "masks only (score in eval mode, or on a copy: copy.deepcopy(model))")

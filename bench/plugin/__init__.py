@@ -1,0 +1,121 @@
+"""The pytest plugin: its options and hooks. Fixtures, the result writer and named suites live
+beside it in this package."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bench.harness import row as rows
+from bench.harness.case import Case
+from bench.methods import discover
+from bench.plugin.fixtures import EXTRA, ROW
+from bench.plugin.writer import ROW_PROPERTY, ResultWriter
+from bench.results import provenance
+from bench.results.store import SchemaError, Store, StoreLockedError
+from bench.settings import add_options
+
+# named suites (--bench-suite) and the fixtures come with the plugin
+pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bench", "pruning benchmark")
+    group.addoption("--bench-db", default=None, metavar="PATH",
+                    help="results database (default: results.duckdb in the rootdir)")
+    add_options(group.addoption)
+    group.addoption("--bench-methods", default=None, metavar="DIR",
+                    help="folder of method files (default: methods/ in the rootdir)")
+    group.addoption("--bench-device", default="cpu", metavar="DEV",
+                    help="torch device the cases run on (default: cpu)")
+    group.addoption("--bench-no-latency", action="store_true",
+                    help="skip latency measurement (faster; latency columns stay empty)")
+    group.addoption("--bench-strict-methods", action="store_true",
+                    help="a broken method file is a collection error instead of failing its cases")
+    group.addoption("--bench-no-db", action="store_true", help="write no results database")
+
+
+# Invocations that run no case and so open no database (pytest --help, --fixtures, ...).
+_NO_RUN_OPTIONS = ("help", "version", "collectonly", "showfixtures", "show_fixtures_per_test",
+                   "markers", "setupplan", "setuponly")
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def _workers(config: pytest.Config) -> int:
+    """Number of xdist worker processes (0: the cases run in this process)."""
+    if getattr(config.option, "dist", "no") == "no":
+        return 0
+    return len(getattr(config.option, "tx", None) or [])
+
+
+def _bench_options(config: pytest.Config) -> dict:
+    """The --bench-* options of this invocation, for the run's provenance."""
+    return {name: getattr(config.option, name) for name in vars(config.option)
+            if name.startswith("bench_")}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    folder = config.getoption("bench_methods") or os.environ.get("BENCH_METHODS")
+    os.environ["BENCH_METHODS"] = str(Path(folder or config.rootpath / "methods").resolve())
+    if (not _is_controller(config) or config.getoption("bench_no_db")
+            or any(getattr(config.option, name, False) for name in _NO_RUN_OPTIONS)):
+        return
+    path = Path(config.getoption("bench_db") or config.rootpath / "results.duckdb")
+    existed = path.exists()
+    try:
+        store = Store(path)  # fails fast, before any worker starts or any case runs
+    except (StoreLockedError, SchemaError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    run = ({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
+            "pytest": pytest.__version__, "options": _bench_options(config)}
+           | provenance.collect(config.rootpath, config.getoption("bench_device")))
+    config.pluginmanager.register(ResultWriter(store, run, created=not existed),
+                                  "bench-result-writer")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("bench_strict_methods"):
+        return
+    broken = [m for m in discover(os.environ["BENCH_METHODS"]).values() if not m.ok]
+    if broken:
+        lines = "\n".join(f"  {m.name}: {m.error.splitlines()[-1]}" for m in broken)
+        raise pytest.UsageError(f"broken method files (--bench-strict-methods):\n{lines}")
+
+
+def _case_of(item: pytest.Item) -> Case | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return next((v for v in params.values() if isinstance(v, Case)), None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    case = _case_of(item)
+    if case is None or not (report.when == "call" or (report.when == "setup" and not report.passed)):
+        return report
+    row = rows.identity(case) | dict(item.stash.get(ROW, {}))
+    row["nodeid"] = item.nodeid
+    row["worker"] = getattr(item.config, "workerinput", {}).get("workerid")
+    if report.when == "setup":
+        row["status"] = "skipped" if report.skipped else "error"
+    else:
+        row["status"] = report.outcome
+    if report.skipped and isinstance(report.longrepr, tuple):
+        row["error"] = report.longrepr[2]
+    elif report.failed:
+        row["error"] = report.longreprtext
+    extra = item.stash.get(EXTRA, None)
+    if extra:
+        row["extra"] = extra
+    report.user_properties.append((ROW_PROPERTY, json.dumps(row, default=str)))
+    return report

@@ -1,0 +1,58 @@
+"""Fixtures of the suites: the per-process bench state, running a case, extra fields of a row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+
+import pytest
+import torch
+
+from bench.data import DatasetUnavailableError
+from bench.harness.case import Case
+from bench.harness.env import BenchEnv
+from bench.harness.run import run_case
+from bench.training.zoo import Zoo
+
+ROW = pytest.StashKey[dict]()
+EXTRA = pytest.StashKey[dict]()
+
+
+@pytest.fixture(scope="session")
+def bench_env(pytestconfig: pytest.Config) -> BenchEnv:
+    """Per-process state shared by all cases: the pretrained zoo and the discovered methods."""
+    workers = getattr(pytestconfig, "workerinput", {}).get("workercount", 1)
+    device = pytestconfig.getoption("bench_device")
+    if workers > 1:  # share the cores instead of oversubscribing them; rows record the count
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    return BenchEnv(
+        zoo=Zoo(pytestconfig.getoption("bench_cache"), pytestconfig.getoption("bench_data"),
+                device),
+        methods_dir=os.environ["BENCH_METHODS"], device=device,
+        measure_latency=not pytestconfig.getoption("bench_no_latency"), parallel=workers > 1,
+    )
+
+
+@pytest.fixture
+def bench_record(request: pytest.FixtureRequest) -> dict:
+    """A dict whose entries are stored with this case's row (column `extra`, JSON)."""
+    return request.node.stash.setdefault(EXTRA, {})
+
+
+@pytest.fixture
+def bench_case(request: pytest.FixtureRequest, bench_env: BenchEnv):
+    """Run a Case and return its row; the row is recorded whatever the test's outcome."""
+
+    def run(case: Case) -> dict:
+        row = request.node.stash.setdefault(ROW, {})
+        row["started_at"] = dt.datetime.now().isoformat()
+        start = time.perf_counter()
+        try:
+            return run_case(case, bench_env, row)
+        except DatasetUnavailableError as exc:
+            pytest.skip(str(exc))
+        finally:
+            row["duration_s"] = time.perf_counter() - start
+
+    return run

@@ -1,0 +1,67 @@
+"""The controller's result writer: each case's row goes into DuckDB as its report arrives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bench.harness import row as rows
+from bench.results.schema import SCHEMA_VERSION, UnknownColumnError
+from bench.results.store import Store
+
+ROW_PROPERTY = "bench_row"  # the user_properties entry that carries a row (JSON) from a worker
+
+
+class ResultWriter:
+    """Lives on the controller only: writes each case's row as its report arrives. The run is
+    recorded with its first case, so a session that runs no case (pytest tests/) leaves no trace."""
+
+    def __init__(self, store: Store, run: dict, created: bool) -> None:
+        self.store, self.run, self.run_id, self.written = store, run, run["run_id"], 0
+        self.created, self.started = created, False
+        self.unwritable: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        found = [value for name, value in report.user_properties if name == ROW_PROPERTY]
+        if found:
+            row = json.loads(found[-1]) | {"run_id": self.run_id}
+        elif report.failed and report.when == "???":  # xdist's report for a test whose worker died
+            row = rows.crashed(self.run_id, report.nodeid, report.longreprtext)
+        else:
+            return
+        if not self.started:
+            self.store.start_run(self.run)
+            self.started = True
+        try:
+            self.store.write_case(row)
+        except (duckdb.Error, UnknownColumnError) as exc:
+            # A row the database refuses still leaves a trace: the case's identity with status
+            # error and the reason, so the failure is visible in the results.
+            self.unwritable.append(f"{row['nodeid']}: {exc}")
+            self.store.write_case(rows.unstorable(row, exc))
+        self.written += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.started:
+            self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.written:
+            terminalreporter.write_sep("-", f"bench: {self.written} case rows written to "
+                                       f"{self.store.path} (run {self.run_id})")
+        if 0 < self.store.migrated_from < SCHEMA_VERSION:
+            terminalreporter.write_line(f"bench: {self.store.path} was upgraded from schema version "
+                                        f"{self.store.migrated_from} to {SCHEMA_VERSION}")
+        for line in self.unwritable:
+            terminalreporter.write_line(f"bench: row stored as error, database refused it: {line}",
+                                        red=True)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.store.close()
+        if self.created and not self.started:  # opened only to hold the lock: remove it again
+            for leftover in (self.store.path, Path(f"{self.store.path}.wal")):
+                leftover.unlink(missing_ok=True)

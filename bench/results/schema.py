@@ -1,0 +1,100 @@
+"""The schema of the results database: its tables and columns (the one list of them), their keys,
+migrations, and what a case's status means."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+SCHEMA_VERSION = 3
+# Steps that adding missing columns cannot do (renames, backfills), keyed by the version they reach.
+# Added columns need no step: every open adds the columns of the dicts below that a table lacks.
+MIGRATIONS: dict[int, list[str]] = {
+    2: [],  # v2 added runs.options, runs.pytest and results.worker (added as missing columns)
+    3: [],  # v3 added case_key, pretrained_sha256, protocol, training cost, per-layer activations,
+            # epoch phases (added as missing columns)
+}
+
+RUN_COLUMNS = {
+    "run_id": "VARCHAR PRIMARY KEY", "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP",
+    "exit_status": "INTEGER", "git_commit": "VARCHAR", "git_dirty": "BOOLEAN",
+    "command": "VARCHAR", "host": "VARCHAR", "platform": "VARCHAR", "cpu": "VARCHAR",
+    "cpu_count": "INTEGER", "gpu": "VARCHAR", "python": "VARCHAR", "torch": "VARCHAR",
+    "torchvision": "VARCHAR", "bench_version": "VARCHAR", "pytest": "VARCHAR", "workers": "INTEGER",
+    "device": "VARCHAR", "options": "JSON",
+}
+
+RESULT_COLUMNS = {
+    "run_id": "VARCHAR NOT NULL", "nodeid": "VARCHAR NOT NULL", "case_id": "VARCHAR",
+    "case_key": "VARCHAR", "status": "VARCHAR NOT NULL", "error": "VARCHAR", "protocol": "VARCHAR",
+    "method": "VARCHAR", "method_hash": "VARCHAR", "dataset": "VARCHAR", "arch": "VARCHAR",
+    "ratio": "DOUBLE", "seed": "INTEGER", "pretrain_seed": "INTEGER",
+    "include_classifier": "BOOLEAN", "calibration_size": "INTEGER",
+    "pretrained_key": "VARCHAR", "pretrained_sha256": "VARCHAR", "pretrain_recipe": "VARCHAR",
+    "pretrain_recipe_key": "VARCHAR",
+    "finetune_recipe": "VARCHAR", "recipe_key": "VARCHAR", "keep_fraction": "DOUBLE",
+    "pruned_weights_zero": "BOOLEAN",
+    "top1": "DOUBLE", "top5": "DOUBLE", "loss": "DOUBLE", "eval_examples": "INTEGER",
+    "top1_dense": "DOUBLE", "top5_dense": "DOUBLE",
+    "params_total": "BIGINT", "params_nonzero": "BIGINT", "compression": "DOUBLE",
+    "sparsity": "DOUBLE", "macs_total": "BIGINT", "macs_nonzero": "BIGINT",
+    "speedup_theoretical": "DOUBLE", "latency_ms": "DOUBLE", "latency_iqr_ms": "DOUBLE",
+    "latency_dense_ms": "DOUBLE", "speedup_measured": "DOUBLE", "latency_parallel": "BOOLEAN",
+    "params_dense": "BIGINT", "macs_dense": "BIGINT", "macs_other": "BIGINT",
+    "activations_total": "BIGINT", "activations_nonzero": "DOUBLE",
+    "latency_runs": "INTEGER", "latency_dense_iqr_ms": "DOUBLE", "latency_dense_runs": "INTEGER",
+    "latency_batch_size": "INTEGER", "latency_batch_ms": "DOUBLE",
+    "latency_batch_iqr_ms": "DOUBLE", "latency_batch_runs": "INTEGER",
+    "latency_dense_batch_ms": "DOUBLE", "latency_dense_batch_iqr_ms": "DOUBLE",
+    "latency_dense_batch_runs": "INTEGER", "speedup_measured_batch": "DOUBLE",
+    "device": "VARCHAR", "threads": "INTEGER", "worker": "VARCHAR", "started_at": "TIMESTAMP",
+    "duration_s": "DOUBLE", "extra": "JSON",
+    "train_steps": "BIGINT", "train_examples": "BIGINT", "prune_seconds": "DOUBLE",
+}
+
+LAYER_COLUMNS = {
+    "run_id": "VARCHAR NOT NULL", "nodeid": "VARCHAR NOT NULL", "layer": "VARCHAR NOT NULL",
+    "kind": "VARCHAR", "pruned": "BOOLEAN", "params": "BIGINT", "nonzero": "BIGINT",
+    "sparsity": "DOUBLE", "macs": "BIGINT", "macs_nonzero": "BIGINT", "calls": "INTEGER",
+    "activations": "BIGINT", "activations_nonzero": "DOUBLE",
+}
+
+EPOCH_COLUMNS = {
+    "run_id": "VARCHAR NOT NULL", "nodeid": "VARCHAR NOT NULL", "epoch": "INTEGER NOT NULL",
+    "train_loss": "DOUBLE", "train_top1": "DOUBLE", "lr": "DOUBLE",
+    "phase": "VARCHAR", "round": "INTEGER", "phase_epoch": "INTEGER",
+}
+
+
+TABLES = {"runs": RUN_COLUMNS, "results": RESULT_COLUMNS, "layers": LAYER_COLUMNS,
+          "epochs": EPOCH_COLUMNS}
+KEYS = {"runs": ("run_id",), "results": ("run_id", "nodeid"), "layers": ("run_id", "nodeid", "layer"),
+        "epochs": ("run_id", "nodeid", "epoch")}
+JSON_COLUMNS = {"extra", "options"}
+
+
+# Keys of a case row that are not columns of `results` but rows of their own tables.
+CHILDREN = {"layers": "layers", "epochs": "epochs"}
+
+PASSED = "passed"
+FAILED = ("failed", "error")
+
+
+def passed(rows: Iterable[dict]) -> list[dict]:
+    """The rows of cases that passed (a row without a status counts as passed)."""
+    return [r for r in rows if r.get("status", PASSED) == PASSED]
+
+
+class UnknownColumnError(KeyError):
+    """A row carries a key that no column of its table holds (it would be lost silently)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def check_columns(table: str, row: dict, ignore: Iterable[str] = ()) -> None:
+    """Refuse a row with a key that `table` has no column for, naming the key and the fix."""
+    unknown = sorted(set(row) - set(TABLES[table]) - set(ignore))
+    if unknown:
+        raise UnknownColumnError(
+            f"{table} has no column for {', '.join(map(repr, unknown))}; add it to "
+            f"bench/results/schema.py (and bump SCHEMA_VERSION) or leave it out of the row")

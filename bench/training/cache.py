@@ -1,0 +1,106 @@
+"""The weights cache on disk: one folder per key, checksummed, written atomically, locked."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+
+
+def default_cache_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The cache root: explicit value, else $BENCH_CACHE, else the user's cache directory."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("BENCH_CACHE"):
+        return Path(os.environ["BENCH_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "prunebench"
+
+
+class WeightsCache:
+    """State dicts with JSON metadata under `root/<key>/`; a damaged entry is never loaded."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = default_cache_dir(root)
+
+    def paths(self, key: str) -> tuple[Path, Path]:
+        """Weights file and metadata file of `key`."""
+        folder = self.root / key
+        return folder / "weights.pt", folder / "meta.json"
+
+    def load(self, key: str) -> tuple[dict[str, torch.Tensor], dict] | None:
+        """(state dict, metadata) of `key`, or None when absent or damaged (with a warning)."""
+        weights, meta_path = self.paths(key)
+        if not (weights.is_file() and meta_path.is_file()):
+            return None
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("sha256") != sha256(weights):
+                raise ValueError("checksum mismatch")
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as exc:  # truncated, flipped bytes, a pickle with code: never load it
+            warnings.warn(f"cache entry {key} is corrupted ({exc}); it will be made again",
+                          stacklevel=2)
+            return None
+        return state, meta
+
+    def store(self, key: str, state: dict[str, torch.Tensor], meta: dict) -> dict:
+        """Write the weights, then the metadata with their sha256; returns the metadata."""
+        weights, meta_path = self.paths(key)
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(weights, lambda f: torch.save(state, f))
+        meta = meta | {"key": key, "sha256": sha256(weights)}
+        atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=2).encode()))
+        return meta
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the file lock of `key` (one process makes an entry; the others wait, then read)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.root / f"{key}.lock")):
+            yield
+
+    def entries(self, verify: bool = False) -> list[dict]:
+        """Metadata of every entry; with `verify`, each gets `valid` (weights match the checksum)."""
+        out = []
+        for meta_path in sorted(self.root.glob("*/meta.json")):
+            try:
+                meta = json.loads(meta_path.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            if verify:
+                weights = meta_path.parent / "weights.pt"
+                meta["valid"] = weights.is_file() and meta.get("sha256") == sha256(weights)
+            out.append(meta)
+        return out
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename over `path`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
