@@ -29,6 +29,12 @@ def _settings(rows: list[dict]) -> list[str]:
     return ["dataset", "arch", *(c for c in CONDITION_KEYS if len({r.get(c) for r in rows}) > 1)]
 
 
+def _short(value) -> str:
+    """A condition's value for a column title: hashes cut to 12 hex digits, like every key."""
+    text = str(value)
+    return text[:12] if len(text) == 64 and all(ch in "0123456789abcdef" for ch in text) else text
+
+
 def _determined_by(rows: list[dict], by: str, other: str) -> bool:
     """True when each value of `by` goes with one value of `other` (e.g. recipe_key fixes
     finetune_recipe): holding `other` fixed would then split every value of `by` apart."""
@@ -68,10 +74,10 @@ def rank_table(rows: Iterable[dict], by: str, min_ratio: float = 2) -> tuple[lis
         for method in sorted({m for r in ranks.values() for m in r}):
             tables.append({"dataset": fixed[0], "arch": fixed[1], "held fixed": held_fixed,
                            "method": method}
-                          | {f"rank @ {by}={c}": r.get(method) for c, r in ranks.items()})
+                          | {f"rank @ {by}={_short(c)}": r.get(method) for c, r in ranks.items()})
         for c1, c2 in itertools.combinations(ranks, 2):
             taus.append({"dataset": fixed[0], "arch": fixed[1], "held fixed": held_fixed,
-                         "condition A": f"{by}={c1}", "condition B": f"{by}={c2}",
+                         "condition A": f"{by}={_short(c1)}", "condition B": f"{by}={_short(c2)}",
                          "cells": len({(r, s) for _, r, s in cells}),
                          "kendall_tau": stats.kendall_tau(ranks[c1], ranks[c2]),
                          "same ranking": ranks[c1] == ranks[c2]})
