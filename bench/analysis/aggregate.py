@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from bench.analysis.stats import summarize
@@ -11,6 +12,8 @@ from bench.results.schema import FAILED, passed
 # Figures aggregated over seeds; delta_top1 = top1 - top1_dense (fractions, like top1).
 METRICS = ("top1", "delta_top1", "top1_dense", "compression", "speedup_theoretical",
            "speedup_measured")
+# Measured figures that rows flag as unstable (`latency_stable` false): left out of summaries.
+MEASURED = ("speedup_measured", "speedup_measured_batch")
 # Where the values of a metric can lie: its confidence interval is clipped to them.
 BOUNDS = {"top1": (0.0, 1.0), "top1_dense": (0.0, 1.0), "top5": (0.0, 1.0),
           "delta_top1": (-1.0, 1.0)}
@@ -60,7 +63,7 @@ def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
     """One dict per group of `keys`: the keys, `n` (passed cases), `failed` (failed or errored
     cases that never passed), `failed_later` (passed cases whose later re-run failed) and
     `<metric>_<stat>` over the passed cases' non-missing values (NaN kept, so a broken figure
-    shows). Sorted by the keys."""
+    shows; a measured speedup its row flags unstable is left out). Sorted by the keys."""
     stats = STATS if stats is None else stats
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
@@ -74,7 +77,8 @@ def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
         line["failed"] = sum(r.get("status") in FAILED for r in members)
         line["failed_later"] = sum(r.get("later_status") in FAILED for r in ok)
         for metric in metrics:
-            values = [r[metric] for r in ok if r.get(metric) is not None]
+            values = [r[metric] for r in ok if r.get(metric) is not None
+                      and not (metric in MEASURED and r.get("latency_stable") is False)]
             for name, fn in stats.items():
                 line[f"{metric}_{name}"] = fn(values)
             if "ci95" in stats and metric in BOUNDS:  # the interval itself, within the bounds
@@ -83,6 +87,19 @@ def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
                 line[f"{metric}_ci95_high"] = s.ci_high if s else None
                 line[f"{metric}_ci95_clipped"] = s.clipped if s else None
         out.append(line)
+    return out
+
+
+def unstable(rows: Iterable[dict]) -> dict[str, int]:
+    """Passed rows whose measured speedup is flagged unstable, counted by what failed
+    ('batch 1: A/A', 'batch 256: IQR', ...; the figures of each row are in its reason)."""
+    out: dict[str, int] = {}
+    for r in passed(rows):
+        if r.get("latency_stable") is False:
+            reason = str(r.get("latency_unstable_reason") or "unstable")
+            kind = ", ".join(f"{b}: {what}" for b, what in
+                             re.findall(r"(batch \d+): (A/A|IQR)", reason)) or reason
+            out[kind] = out.get(kind, 0) + 1
     return out
 
 
@@ -95,5 +112,6 @@ def summary(rows: Sequence[dict]) -> dict:
     return {"runs": sorted({r["run_id"] for r in rows}), "cases": len(rows), "statuses": statuses,
             "unfinished_runs": sorted({r["run_id"] for r in rows if r.get("run_finished_at") is None}),
             "failed_later": sum(r.get("later_status") in FAILED for r in rows),
+            "latency_unstable": unstable(rows),
             "latency_under_load": sum(bool(r.get("latency_parallel")) and r.get("latency_ms") is not None
                                       for r in rows)}

@@ -187,6 +187,11 @@ def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
     if any(line.get("top1_ci95_clipped") for line in lines):
         print("\n* t-interval clipped to [0, 100]%: with so few seeds it runs past what an "
               "accuracy can be")
+    if info["latency_unstable"]:
+        why = ", ".join(f"{n} x {k}" for k, n in sorted(info["latency_unstable"].items()))
+        print(f"\nnote: {sum(info['latency_unstable'].values())} measured speedups failed the A/A "
+              f"check (the dense model timed against itself) and are left out of speedup meas. "
+              f"({why}); see latency_unstable_reason")
     if info["latency_under_load"]:
         print(f"\nnote: {info['latency_under_load']} measured latencies were taken with other xdist "
               "workers running; their speedups are not comparable with a serial run's")

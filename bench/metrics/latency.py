@@ -1,10 +1,11 @@
-"""Measured inference latency: median and IQR of repeated timed forward passes after warm-up.
+"""Measured inference latency: median and IQR of repeated timed forward passes after warm-up,
+and the A/A check that says whether a measured speedup is stable.
 
-Built on torch.utils.benchmark.Timer (it synchronises CUDA and fixes the thread count); fast
-models run several passes per timed sample so that timer overhead is negligible. Each figure
-carries the device, the thread count and whether other workers were running, so that figures
-taken under parallel load are never mixed with clean ones. The wall time spent per figure is
-bounded: about MAX_RUN_TIME seconds plus warm-up, and MIN_SAMPLES samples at least.
+Built on torch.utils.benchmark.Timer (it synchronises CUDA and fixes the thread count: THREADS
+unless told otherwise, whatever the process uses); fast models run several passes per timed
+sample so that timer overhead is negligible. Each figure carries the device, the thread count
+and whether other workers were running. The wall time spent per figure is bounded: about
+MAX_RUN_TIME seconds plus warm-up, and MIN_SAMPLES samples at least.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ MAX_RUN_TIME = 0.3  # seconds after which timing stops (once MIN_SAMPLES are tak
 MIN_SAMPLES = 5  # a slow model is timed at least this many times, whatever the budget
 THRESHOLD = 0.1  # stop early once IQR / median is under this
 BLOCK_TIME = 0.002  # seconds per sample: fast models run several passes per sample
+THREADS = 1  # intra-op threads latency is timed with: fixed, so serial and -n figures compare
+AA_TOLERANCE = 0.1  # a speedup is stable when the dense model timed against itself is within 10%
+MAX_SPREAD = 0.5  # ... and no series' IQR exceeds half its median
 
 
 @dataclass(frozen=True)
@@ -37,33 +41,58 @@ class Latency:
     threads: int
     device: str
     parallel: bool  # other workers were running on the machine at the time
+    samples: tuple[float, ...] = ()  # the timed samples, ms per forward pass
+
+
+def pooled(a: Latency, b: Latency) -> Latency:
+    """One figure from two series of the same model (the two halves of an A/A check)."""
+    samples = (*a.samples, *b.samples)
+    med, iqr = _median_iqr([t / 1e3 for t in samples])
+    return Latency(med * 1e3, iqr * 1e3, a.batch_size, a.runs + b.runs, a.per_run, a.threads,
+                   a.device, a.parallel, samples)
+
+
+def instability(a: Latency, b: Latency, *others: Latency) -> str | None:
+    """Why a speedup measured beside the A/A pair `a`, `b` (one model timed twice, alternately
+    with the others) cannot be trusted, or None when it can: the A/A ratio is off 1 by more
+    than AA_TOLERANCE, or a series' IQR exceeds MAX_SPREAD of its median."""
+    aa = a.median_ms / b.median_ms
+    low, high = 1 / (1 + AA_TOLERANCE), 1 + AA_TOLERANCE
+    if not low <= aa <= high:
+        return f"A/A {aa:.2f} outside [{low:.2f}, {high:.2f}]"
+    spread = max(x.iqr_ms / x.median_ms for x in (a, b, *others))
+    if spread > MAX_SPREAD:
+        return f"IQR {spread:.0%} of the median (over {MAX_SPREAD:.0%})"
+    return None
 
 
 @torch.no_grad()
 def measure(model: nn.Module, input_shape: tuple[int, ...], batch_size: int = 1,
             parallel: bool = False, min_run_time: float = MIN_RUN_TIME,
-            max_run_time: float = MAX_RUN_TIME) -> Latency:
+            max_run_time: float = MAX_RUN_TIME, threads: int | None = THREADS) -> Latency:
     """Time `model` in eval mode on a batch of zeros of `batch_size` inputs of `input_shape`.
 
     Two untimed passes warm up; then samples of `per_run` passes are timed until the spread is
     small (after `min_run_time`) or `max_run_time` is spent, with at least MIN_SAMPLES samples.
     """
     return measure_alternating([model], input_shape, batch_size, parallel, min_run_time,
-                               max_run_time)[0]
+                               max_run_time, threads)[0]
 
 
 @torch.no_grad()
 def measure_alternating(models: Sequence[nn.Module], input_shape: tuple[int, ...],
                         batch_size: int = 1, parallel: bool = False,
                         min_run_time: float = MIN_RUN_TIME,
-                        max_run_time: float = MAX_RUN_TIME) -> list[Latency]:
+                        max_run_time: float = MAX_RUN_TIME,
+                        threads: int | None = THREADS) -> list[Latency]:
     """Time several models sample by sample in turn (A, B, A, B, ...), so that a change of load
-    on the machine affects each alike and their ratio stays fair. Budgets are per model."""
+    on the machine affects each alike and their ratio stays fair. Budgets are per model; the
+    same model may be given twice (an A/A check). `threads` None: the process's own count."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     device = next(models[0].parameters()).device
-    threads = torch.get_num_threads()
-    modes = [m.training for m in models]
+    threads = threads or torch.get_num_threads()
+    modes = {id(m): m.training for m in models}
     x = torch.zeros(batch_size, *input_shape, device=device)
     try:
         timers, per_run = [], []
@@ -87,9 +116,10 @@ def measure_alternating(models: Sequence[nn.Module], input_shape: tuple[int, ...
                                          all(iqr < THRESHOLD * med for med, iqr in spreads)):
                 break
     finally:
-        for model, mode in zip(models, modes, strict=True):
-            model.train(mode)
-    return [Latency(med * 1e3, iqr * 1e3, batch_size, len(t), n, threads, str(device), parallel)
+        for model in models:
+            model.train(modes[id(model)])
+    return [Latency(med * 1e3, iqr * 1e3, batch_size, len(t), n, threads, str(device), parallel,
+                    tuple(x * 1e3 for x in t))
             for (med, iqr), t, n in zip(spreads, times, per_run, strict=True)]
 
 
