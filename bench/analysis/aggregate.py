@@ -12,8 +12,8 @@ from bench.results.schema import FAILED, passed
 # Figures aggregated over seeds; delta_top1 = top1 - top1_dense (fractions, like top1).
 METRICS = ("top1", "delta_top1", "top1_dense", "compression", "speedup_theoretical",
            "speedup_measured")
-# Measured figures that rows flag as unstable (`latency_stable` false): left out of summaries.
-MEASURED = ("speedup_measured", "speedup_measured_batch")
+# Measured figures and the flag of their stability: left out of summaries when it is false.
+MEASURED = {"speedup_measured": "latency_stable", "speedup_measured_batch": "latency_batch_stable"}
 # Where the values of a metric can lie: its confidence interval is clipped to them.
 BOUNDS = {"top1": (0.0, 1.0), "top1_dense": (0.0, 1.0), "top5": (0.0, 1.0),
           "delta_top1": (-1.0, 1.0)}
@@ -78,7 +78,7 @@ def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
         line["failed_later"] = sum(r.get("later_status") in FAILED for r in ok)
         for metric in metrics:
             values = [r[metric] for r in ok if r.get(metric) is not None
-                      and not (metric in MEASURED and r.get("latency_stable") is False)]
+                      and not (metric in MEASURED and r.get(MEASURED[metric]) is False)]
             for name, fn in stats.items():
                 line[f"{metric}_{name}"] = fn(values)
             if "ci95" in stats and metric in BOUNDS:  # the interval itself, within the bounds
@@ -91,14 +91,14 @@ def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
 
 
 def unstable(rows: Iterable[dict]) -> dict[str, int]:
-    """Passed rows whose measured speedup is flagged unstable, counted by what failed
-    ('batch 1: A/A', 'batch 256: IQR', ...; the figures of each row are in its reason)."""
+    """Passed rows whose measured speedup at batch 1 (the report's) is flagged unstable, counted
+    by what failed ('batch 1: A/A', 'batch 1: IQR'; the figures of each row are in its reason)."""
     out: dict[str, int] = {}
     for r in passed(rows):
         if r.get("latency_stable") is False:
             reason = str(r.get("latency_unstable_reason") or "unstable")
             kind = ", ".join(f"{b}: {what}" for b, what in
-                             re.findall(r"(batch \d+): (A/A|IQR)", reason)) or reason
+                             re.findall(r"(batch 1): (A/A|IQR)", reason)) or reason
             out[kind] = out.get(kind, 0) + 1
     return out
 
