@@ -31,5 +31,6 @@ def run(args: argparse.Namespace) -> int:
     fig = plot.figure(rows, x=args.x, y=args.y)
     panels = len(fig.axes)
     path = plot.save(fig, args.output)
-    print(f"wrote {path} ({panels} panels, {len({r['method'] for r in rows})} methods)")
+    left = f"; {args.left_out} cases of other versions left out" if args.left_out else ""
+    print(f"wrote {path} ({panels} panels, {len({r['method'] for r in rows})} methods{left})")
     return 0
