@@ -20,7 +20,7 @@ def db(make_results_db, case_row):
 
 def test_parquet_holds_every_row_and_column(db, tmp_path):
     out = tmp_path / "x.parquet"
-    assert export(db, out) == 3
+    assert export(db, out, table="results") == 3
     table = pq.read_table(out)
     assert table.num_rows == 3 and table.column_names == list(RESULT_COLUMNS)
     assert sorted(table.column("top1").to_pylist()) == [0.6, 0.7, 0.8]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 
 from bench.analysis import plot
@@ -28,7 +29,8 @@ def test_one_panel_per_dataset_arch_and_axis_with_a_line_per_method(rows):
     fig = plot.figure(rows[1], x="both", y="top1")
     assert len(fig.axes) == 4  # 2 (dataset, arch) x 2 x axes
     ax = fig.axes[0]  # toy / net (sorted), against compression
-    assert ax.get_title() == "toy / net" and ax.get_xscale() == "log"
+    assert ax.get_title() == "toy / net: top-1 vs compression" and ax.get_xscale() == "log"
+    assert fig.axes[1].get_title() == "toy / net: top-1 vs theoretical speedup"
     assert ax.xaxis.get_transform().base == 2
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {"a", "b", "dense"}
@@ -58,6 +60,31 @@ def test_bad_choices_say_what_is_valid(rows):
         plot.figure([])
     with pytest.raises(ValueError, match=r"\.png or \.svg"):
         plot.save(plot.figure(rows[1]), "out.jpg")
+
+
+def test_fit_for_print_legend_outside_styles_without_colour_band_named(make_results_db, case_row,
+                                                                      tmp_path):
+    made = [case_row(m, r, s, 0.9 - 0.01 * r + 0.01 * s) for m in
+            ("magnitude_global", "magnitude_layer", "random") for r in (1, 2, 4) for s in (0, 1)]
+    con = report.open_db(make_results_db("s.duckdb", {"run": made}))
+    try:
+        fig = plot.figure(report.load_rows(con))
+    finally:
+        con.close()
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    legend = fig.legends[0]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["magnitude_global", "magnitude_layer", "random", "dense", plot.BAND]
+    FigureCanvasAgg(fig).draw()  # lay the figure out as saving does
+    box = legend.get_window_extent()
+    assert not any(box.overlaps(ax.get_window_extent()) for ax in fig.axes)  # outside the data
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    styles = {m: (lines[m].get_linestyle(), lines[m].get_marker()) for m in
+              ("magnitude_global", "magnitude_layer", "random")}
+    assert len(set(styles.values())) == 3  # told apart without colour
+    assert lines["magnitude_global"].get_color() == lines["magnitude_layer"].get_color()
+    out = plot.save(fig, tmp_path / "f.pdf")
+    assert out.read_bytes()[:5] == b"%PDF-"
 
 
 def test_the_plot_command_writes_png_and_svg(rows, tmp_path, capsys):

@@ -19,6 +19,7 @@ PINNED_KEYS = {
     "finetune-imagenet": "8653ba396ad3",
     "pretrain-small-fast": "f30501371b9e",
     "pretrain-digits": "63b277b80c51",
+    "pretrain-lenet5-mnist": "b39a35757923",
 }
 
 
@@ -82,4 +83,6 @@ def test_paper_scale_recipes_for_cifar_and_imagenet():
     assert (cifar.epochs, cifar.lr, cifar.schedule, cifar.augment) == (160, 0.1, "step", True)
     assert recipes.get(data.get("imagenet").pretrain_recipe).epochs == 90
     assert data.get("mnist5k").pretrain_recipe_for("resnet20") == "pretrain-small-fast"
-    assert data.get("mnist5k").pretrain_recipe_for("lenet5") == "pretrain-small"
+    # issue 12: LeNet-5's own recipe (pretrain-small left dead conv2 channels); the MLP keeps its
+    assert data.get("mnist5k").pretrain_recipe_for("lenet5") == "pretrain-lenet5-mnist"
+    assert data.get("mnist5k").pretrain_recipe_for("mlp") == "pretrain-small"

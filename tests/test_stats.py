@@ -63,3 +63,11 @@ def test_checklist_flags_what_is_missing():
     assert not one_seed[("d", "a", "new")]["several seeds (>= 3) with spread"]
     alone = stats.checklist([r for r in rows if r["method"] == "new"])
     assert not alone[("d", "a", "new")]["compared with random"]
+
+
+def test_an_interval_of_bounded_values_is_clipped_and_says_so():
+    s = stats.summarize([0.99, 0.5, 0.98], bounds=(0.0, 1.0))
+    assert s.ci_high == 1.0 and s.ci_low > 0 and s.clipped
+    assert s.ci_low == pytest.approx(stats.summarize([0.99, 0.5, 0.98]).ci_low)
+    inside = stats.summarize([0.5, 0.51, 0.52], bounds=(0.0, 1.0))
+    assert not inside.clipped and inside == stats.summarize([0.5, 0.51, 0.52])

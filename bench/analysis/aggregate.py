@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from bench.analysis.stats import summarize
@@ -11,6 +12,11 @@ from bench.results.schema import FAILED, passed
 # Figures aggregated over seeds; delta_top1 = top1 - top1_dense (fractions, like top1).
 METRICS = ("top1", "delta_top1", "top1_dense", "compression", "speedup_theoretical",
            "speedup_measured")
+# Measured figures and the flag of their stability: left out of summaries when it is false.
+MEASURED = {"speedup_measured": "latency_stable", "speedup_measured_batch": "latency_batch_stable"}
+# Where the values of a metric can lie: its confidence interval is clipped to them.
+BOUNDS = {"top1": (0.0, 1.0), "top1_dense": (0.0, 1.0), "top5": (0.0, 1.0),
+          "delta_top1": (-1.0, 1.0)}
 
 
 def mean(values: Sequence[float]) -> float | None:
@@ -24,7 +30,8 @@ def std(values: Sequence[float]) -> float | None:
 
 
 def ci95(values: Sequence[float]) -> float | None:
-    """Half-width of the two-sided 95% t-interval of the mean, None below two values."""
+    """Half-width of the two-sided 95% t-interval of the mean, None below two values (unclipped;
+    with this stat, `aggregate` adds the interval clipped to the metric's BOUNDS)."""
     if len(values) < 2:
         return None
     s = summarize(values)
@@ -54,8 +61,9 @@ def _sort_key(key: tuple) -> tuple:
 def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
               metrics: Sequence[str] = METRICS, stats: dict[str, Stat] | None = None) -> list[dict]:
     """One dict per group of `keys`: the keys, `n` (passed cases), `failed` (failed or errored
-    cases) and `<metric>_<stat>` over the passed cases' non-missing values (NaN kept, so a broken
-    figure shows). Sorted by the keys."""
+    cases that never passed), `failed_later` (passed cases whose later re-run failed) and
+    `<metric>_<stat>` over the passed cases' non-missing values (NaN kept, so a broken figure
+    shows; a measured speedup its row flags unstable is left out). Sorted by the keys."""
     stats = STATS if stats is None else stats
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
@@ -67,11 +75,31 @@ def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
         line = dict(zip(keys, key, strict=True))
         line["n"] = len(ok)
         line["failed"] = sum(r.get("status") in FAILED for r in members)
+        line["failed_later"] = sum(r.get("later_status") in FAILED for r in ok)
         for metric in metrics:
-            values = [r[metric] for r in ok if r.get(metric) is not None]
+            values = [r[metric] for r in ok if r.get(metric) is not None
+                      and not (metric in MEASURED and r.get(MEASURED[metric]) is False)]
             for name, fn in stats.items():
                 line[f"{metric}_{name}"] = fn(values)
+            if "ci95" in stats and metric in BOUNDS:  # the interval itself, within the bounds
+                s = summarize(values, BOUNDS[metric]) if len(values) > 1 else None
+                line[f"{metric}_ci95_low"] = s.ci_low if s else None
+                line[f"{metric}_ci95_high"] = s.ci_high if s else None
+                line[f"{metric}_ci95_clipped"] = s.clipped if s else None
         out.append(line)
+    return out
+
+
+def unstable(rows: Iterable[dict]) -> dict[str, int]:
+    """Passed rows whose measured speedup at batch 1 (the report's) is flagged unstable, counted
+    by what failed ('batch 1: A/A', 'batch 1: IQR'; the figures of each row are in its reason)."""
+    out: dict[str, int] = {}
+    for r in passed(rows):
+        if r.get("latency_stable") is False:
+            reason = str(r.get("latency_unstable_reason") or "unstable")
+            kind = ", ".join(f"{b}: {what}" for b, what in
+                             re.findall(r"(batch 1): (A/A|IQR)", reason)) or reason
+            out[kind] = out.get(kind, 0) + 1
     return out
 
 
@@ -83,5 +111,7 @@ def summary(rows: Sequence[dict]) -> dict:
         statuses[r.get("status")] = statuses.get(r.get("status"), 0) + 1
     return {"runs": sorted({r["run_id"] for r in rows}), "cases": len(rows), "statuses": statuses,
             "unfinished_runs": sorted({r["run_id"] for r in rows if r.get("run_finished_at") is None}),
+            "failed_later": sum(r.get("later_status") in FAILED for r in rows),
+            "latency_unstable": unstable(rows),
             "latency_under_load": sum(bool(r.get("latency_parallel")) and r.get("latency_ms") is not None
                                       for r in rows)}

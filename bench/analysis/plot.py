@@ -1,4 +1,8 @@
-"""The paper's figures: accuracy against compression and theoretical speedup, one line per method."""
+"""The paper's figures: accuracy against compression and theoretical speedup, one line per method.
+
+Fit for print: PDF, SVG or PNG; one legend outside the panels; a method's scope (global or
+layer-wise) shown by line style and marker as well as colour, so that it reads in black and
+white; each panel titled with its axes; the shaded band named in the legend."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure  # a bare Figure draws with Agg: no pyplot, no window
+from matplotlib.patches import Patch
 
 from bench.analysis.aggregate import aggregate, varying
 from bench.errors import InvalidValueError
@@ -16,7 +21,25 @@ X_AXES = {"compression": ("compression", "compression ratio (all params / nonzer
           "speedup": ("speedup_theoretical", "theoretical speedup (dense MACs / nonzero MACs)")}
 Y_AXES = {"top1": ("top1", "top-1 accuracy (%)"),
           "delta": ("delta_top1", "top-1 change from dense (points)")}
-FORMATS = (".png", ".svg")
+FORMATS = (".pdf", ".png", ".svg")
+X_TITLES = {"compression": "compression", "speedup": "theoretical speedup"}
+Y_TITLES = {"top1": "top-1", "delta": "top-1 change"}
+# Scope of a method, read from its name's suffix: (line style, marker). Colour follows the family.
+SCOPES = {"global": ("-", "o"), "layer": ("--", "s")}
+OTHER_SCOPE = (":", "^")
+BAND = "shaded: mean ± 1 std over seeds"
+
+
+def style(method: str) -> tuple[str, str]:
+    """Line style and marker of a method: solid circles for global, dashed squares for
+    layer-wise, dotted triangles for the rest."""
+    return SCOPES.get(method.split(" ")[0].rsplit("_", 1)[-1], OTHER_SCOPE)
+
+
+def _family(method: str) -> str:
+    name = method.split(" ")[0]
+    head, _, tail = name.rpartition("_")
+    return head if tail in SCOPES else name
 
 
 def _label(line: dict, conditions: Sequence[str]) -> str:
@@ -42,8 +65,9 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
     lines = aggregate(passed, keys, metrics)
     panels = sorted({(line["dataset"], line["arch"]) for line in lines})
     methods = sorted({_label(line, conditions) for line in lines})
-    colours = {m: matplotlib.colormaps["tab10"](i % 10) for i, m in enumerate(methods)}
-    fig = Figure(figsize=(5.5 * len(xs), 4 * len(panels)), layout="constrained")
+    families = sorted({_family(m) for m in methods})
+    colours = {m: matplotlib.colormaps["tab10"](families.index(_family(m)) % 10) for m in methods}
+    fig = Figure(figsize=(5.5 * len(xs) + 2.5, 4 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), len(xs), squeeze=False)
     scale = 100.0  # fractions in the database, percent on the figure
     for row_axes, (dataset, arch) in zip(axes, panels, strict=True):
@@ -59,7 +83,9 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
                 px = [p[f"{xcol}_mean"] for p in pts]
                 py = [p[f"{ycol}_mean"] * scale for p in pts]
                 sd = [(p[f"{ycol}_std"] or 0.0) * scale for p in pts]
-                ax.plot(px, py, marker="o", ms=3, color=colours[method], label=method)
+                linestyle, marker = style(method)
+                ax.plot(px, py, linestyle=linestyle, marker=marker, ms=4, color=colours[method],
+                        label=method)
                 ax.fill_between(px, [a - b for a, b in zip(py, sd, strict=True)],
                                 [a + b for a, b in zip(py, sd, strict=True)],
                                 color=colours[method], alpha=0.2, linewidth=0)
@@ -70,17 +96,25 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
             ax.set_xscale("log", base=2)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
-            ax.set_title(f"{dataset} / {arch}")
+            ax.set_title(f"{dataset} / {arch}: {Y_TITLES[y]} vs {X_TITLES[xname]}")
             ax.grid(True, which="major", alpha=0.3)
-        row_axes[-1].legend(fontsize="small", loc="lower left")
+    handles: dict = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    labels = [m for m in methods if m in handles] + (["dense"] if "dense" in handles else [])
+    band = Patch(facecolor="grey", alpha=0.2, label=BAND)
+    fig.legend([*(handles[k] for k in labels), band], [*labels, BAND], loc="outside right upper",
+               fontsize="small")
     return fig
 
 
 def save(fig: Figure, path: str | Path) -> Path:
-    """Write the figure to PNG or SVG (by the file's suffix)."""
+    """Write the figure to PDF, PNG or SVG (by the file's suffix)."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
-        raise InvalidValueError(f"cannot write {path.name}: the file must end in {' or '.join(FORMATS)}")
+        raise InvalidValueError(f"cannot write {path.name}: the file must end in "
+                                f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path

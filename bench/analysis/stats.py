@@ -16,17 +16,20 @@ from bench.results.schema import passed
 
 @dataclass(frozen=True)
 class Summary:
-    """Mean, sample standard deviation and two-sided 95% t-interval of a few values."""
+    """Mean, sample standard deviation and two-sided 95% t-interval of a few values (`clipped`:
+    the interval was cut at the bounds of the data, e.g. [0, 1] for an accuracy)."""
 
     n: int
     mean: float
     std: float
     ci_low: float
     ci_high: float
+    clipped: bool = False
 
 
-def summarize(values: Iterable[float]) -> Summary:
-    """Summary of `values` (NaN spread for fewer than two values)."""
+def summarize(values: Iterable[float], bounds: tuple[float, float] | None = None) -> Summary:
+    """Summary of `values` (NaN spread for fewer than two values). With `bounds`, the t-interval
+    is clipped to them (a t-interval of three accuracies can run past 0 or 1) and says so."""
     x = np.asarray([v for v in values if v is not None], dtype=float)
     n = len(x)
     if n == 0:
@@ -36,7 +39,10 @@ def summarize(values: Iterable[float]) -> Summary:
         return Summary(1, mean, math.nan, math.nan, math.nan)
     std = float(x.std(ddof=1))
     half = float(sps.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    return Summary(n, mean, std, mean - half, mean + half)
+    low, high = mean - half, mean + half
+    if bounds is None or (bounds[0] <= low and high <= bounds[1]):
+        return Summary(n, mean, std, low, high)
+    return Summary(n, mean, std, max(low, bounds[0]), min(high, bounds[1]), clipped=True)
 
 
 def group(rows: Iterable[dict], keys: Sequence[str]) -> dict[tuple, list[dict]]:

@@ -12,7 +12,7 @@ def add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
-    """--run, --method, --dataset, --arch."""
+    """--run, --method, --dataset, --arch, --versions."""
     parser.add_argument("--run", default="all", metavar="ID|latest|all",
                         help="which runs: all (default; a case run again counts by its latest row), "
                              "latest, or a run id or its unique prefix")
@@ -20,6 +20,10 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
                         help="only these methods (repeat, or comma-separate)")
     parser.add_argument("--dataset", action="append", metavar="D", help="only these datasets")
     parser.add_argument("--arch", action="append", metavar="A", help="only these architectures")
+    parser.add_argument("--versions", choices=["current", "all"], default="current",
+                        help="current (default): each setting's latest version of the method, "
+                             "pretrained weights, recipes and bench, the others counted and left "
+                             "out; all: every version, each on its own line")
 
 
 def filters(args: argparse.Namespace) -> dict:
@@ -28,11 +32,19 @@ def filters(args: argparse.Namespace) -> dict:
 
 
 def selected_rows(args: argparse.Namespace) -> list[dict]:
-    """The result rows of --db that the filter arguments select."""
+    """The result rows of --db that the filter arguments select, of the versions --versions
+    selects; `args.left_out` gets the number of rows of other versions left out and
+    `args.runs_in_file` the number of runs the selection reads from."""
+    from bench.analysis import versions
     from bench.results import read as report
 
     con = report.open_db(args.db)
     try:
-        return report.load_rows(con, **filters(args))
+        rows = report.load_rows(con, **filters(args))
+        ids = report.run_ids(con, args.run)
+        args.runs_in_file = (len(ids) if ids is not None else
+                             con.execute("SELECT count(*) FROM runs").fetchone()[0])
     finally:
         con.close()
+    rows, args.left_out = versions.select(rows, getattr(args, "versions", "current"))
+    return rows

@@ -1,19 +1,20 @@
-"""Export a table of the results database to Parquet or CSV (by the output file's suffix)."""
+"""Export a table or the case_results view of the results database to Parquet or CSV."""
 
 from __future__ import annotations
 
 import argparse
 
 from bench.cli._select import add_db
-from bench.results.export import EXPORTABLE, export
+from bench.results.export import EXPORTABLE, VIEW, export
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_db(parser)
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="output file ending in .parquet or .csv")
-    parser.add_argument("--table", default="results", choices=EXPORTABLE,
-                        help="table to export (default: results)")
+    parser.add_argument("--table", default=VIEW, choices=EXPORTABLE,
+                        help=f"table to export (default: {VIEW}, each case once as the report "
+                             "counts it; results: every row, re-runs included)")
     parser.add_argument("--run", default="all", metavar="ID|latest|all",
                         help="only the rows of these runs (default: all)")
 

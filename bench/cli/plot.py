@@ -1,7 +1,8 @@
-"""Plot accuracy against compression and theoretical speedup (PNG or SVG), as in the paper.
+"""Plot accuracy against compression and theoretical speedup (PDF, SVG or PNG), as in the paper.
 
-One panel per (dataset, arch) and x axis, one line per method with a band of one std over
-seeds, a log2 x axis and a dashed line at the dense model's accuracy.
+One panel per (dataset, arch) and x axis, titled with it; one line per method with a band of one
+std over seeds (named in the legend), global and layer-wise variants told apart by line style and
+marker; a log2 x axis, a dashed line at the dense model's accuracy, the legend outside the panels.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_db(parser)
     add_filters(parser)
     parser.add_argument("-o", "--output", default="results.png", metavar="FILE",
-                        help="output file, .png or .svg (default: results.png)")
+                        help="output file, .pdf, .svg or .png (default: results.png)")
     parser.add_argument("--x", choices=["compression", "speedup", "both"], default="both",
                         help="x axis: compression ratio, theoretical speedup, or a column of each "
                              "(default: both)")
@@ -30,5 +31,6 @@ def run(args: argparse.Namespace) -> int:
     fig = plot.figure(rows, x=args.x, y=args.y)
     panels = len(fig.axes)
     path = plot.save(fig, args.output)
-    print(f"wrote {path} ({panels} panels, {len({r['method'] for r in rows})} methods)")
+    left = f"; {args.left_out} cases of other versions left out" if args.left_out else ""
+    print(f"wrote {path} ({panels} panels, {len({r['method'] for r in rows})} methods{left})")
     return 0

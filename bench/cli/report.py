@@ -1,7 +1,8 @@
 """Tables of results: mean and std over seeds per (dataset, arch, method, ratio), and more views.
 
 Views (--view):
-  summary     n (passed cases, i.e. seeds), failed, top-1 % (mean ± std) with its 95% t-interval,
+  summary     n (passed cases, i.e. seeds), failed, top-1 % (mean ± std) with its 95% t-interval
+              (clipped to [0, 100]% and marked * where it would run past),
               its change from dense (points), dense top-1, compression (params total / nonzero),
               theoretical speedup (MACs total / nonzero) and measured speedup (dense / pruned
               latency). csv and json give raw numbers (accuracies as fractions).
@@ -20,7 +21,7 @@ import argparse
 import csv
 import sys
 
-from bench.analysis import aggregate
+from bench.analysis import aggregate, versions
 from bench.analysis import views as analysis
 from bench.cli._output import print_json
 from bench.cli._select import add_db, add_filters, selected_rows
@@ -50,20 +51,28 @@ def _pm(mean: float | None, std: float | None, scale: float = 1.0, digits: int =
     return text if std is None else f"{text} ± {std * scale:.{digits}f}"
 
 
-def _interval(mean: float | None, half: float | None, scale: float = 1.0) -> str:
-    if mean is None or half is None:
+def _interval(low: float | None, high: float | None, clipped: bool | None,
+              scale: float = 1.0) -> str:
+    if low is None or high is None:
         return ""
-    return f"[{(mean - half) * scale:.2f}, {(mean + half) * scale:.2f}]"
+    return f"[{low * scale:.2f}, {high * scale:.2f}]" + ("*" if clipped else "")
+
+
+def _failed(line: dict) -> str:
+    later = f"+{line['failed_later']} after passing" if line.get("failed_later") else ""
+    return " ".join(p for p in (str(line["failed"] or ""), later) if p)
 
 
 def display(lines: list[dict], keys: tuple[str, ...]) -> list[dict]:
     """Aggregated lines as strings for reading: accuracies in %, mean ± std."""
     out = []
     for line in lines:
-        shown = {k: (f"{line[k]:g}" if isinstance(line[k], float) else line[k]) for k in keys}
-        shown |= {"n": line["n"], "failed": line["failed"] or "",
+        shown = {k: (f"{line[k]:g}" if isinstance(line[k], float) else
+                     versions.short(line[k]) if k == versions.VERSION else line[k]) for k in keys}
+        shown |= {"n": line["n"], "failed": _failed(line),
                   "top-1 %": _pm(line["top1_mean"], line["top1_std"], 100),
-                  "top-1 95% CI": _interval(line["top1_mean"], line.get("top1_ci95"), 100),
+                  "top-1 95% CI": _interval(line.get("top1_ci95_low"), line.get("top1_ci95_high"),
+                                            line.get("top1_ci95_clipped"), 100),
                   "Δ top-1 pts": _pm(line["delta_top1_mean"], line["delta_top1_std"], 100),
                   "dense %": _pm(line["top1_dense_mean"], None, 100),
                   "compression": _pm(line["compression_mean"], line["compression_std"]),
@@ -141,9 +150,13 @@ def run(args: argparse.Namespace) -> int:
 def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
     """The summary view."""
     keys = aggregate.report_keys(rows)
+    if args.versions == "all":
+        keys = (*keys[:-1], versions.VERSION, keys[-1])
     lines = aggregate.aggregate(rows, keys, stats=aggregate.STATS | {"ci95": aggregate.ci95})
     if args.format == "json":
-        print_json({"summary": aggregate.summary(rows), "keys": list(keys), "rows": lines})
+        print_json({"summary": aggregate.summary(rows) | {"runs_in_file": args.runs_in_file,
+                                                          "left_out_versions": args.left_out},
+                    "keys": list(keys), "rows": lines})
         return 0
     if args.format == "csv":
         if lines:
@@ -156,14 +169,29 @@ def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
     info = aggregate.summary(rows)
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(info["statuses"].items()))
     unfinished = f", {len(info['unfinished_runs'])} of them unfinished" if info["unfinished_runs"] else ""
+    if info["failed_later"]:
+        statuses += f"; {info['failed_later']} passed case(s) failed when run again later"
     print(f"{args.db}: {info['cases']} cases ({statuses or 'none'}) from {len(info['runs'])} run(s)"
-          f"{unfinished}\n")
+          f"{unfinished} of the {args.runs_in_file} run(s) read; the latest passed row of each "
+          "case counts once")
+    if args.left_out:
+        print(f"left out: {args.left_out} case(s) of other versions of a method, its pretrained "
+              "weights, recipes or the bench (--versions all shows each version on its own line)")
+    print()
     if not lines:
         print("(no rows match)")
         return 0
     shown = display(lines, keys)
     print(tabulate([list(r.values()) for r in shown], headers=list(shown[0]),
                    tablefmt=FORMATS[args.format], disable_numparse=True))
+    if any(line.get("top1_ci95_clipped") for line in lines):
+        print("\n* t-interval clipped to [0, 100]%: with so few seeds it runs past what an "
+              "accuracy can be")
+    if info["latency_unstable"]:
+        why = ", ".join(f"{n} x {k}" for k, n in sorted(info["latency_unstable"].items()))
+        print(f"\nnote: {sum(info['latency_unstable'].values())} measured speedups failed the A/A "
+              f"check (the dense model timed against itself) and are left out of speedup meas. "
+              f"({why}); see latency_unstable_reason")
     if info["latency_under_load"]:
         print(f"\nnote: {info['latency_under_load']} measured latencies were taken with other xdist "
               "workers running; their speedups are not comparable with a serial run's")

@@ -1,6 +1,7 @@
 """List the pretrained models in the cache, or pretrain a grid of them ahead of time.
 
-    python -m bench zoo                                   # what is cached
+    python -m bench zoo                                   # what is cached, with each model's
+                                                          # reproducibility record
     python -m bench zoo pretrain --datasets digits mnist5k --archs lenet5 mlp resnet20
 """
 
@@ -28,18 +29,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     pre.add_argument("--recipe", default=None, help="pretraining recipe (default: the dataset's)")
     add_options(pre.add_argument, "--bench-data")
     pre.add_argument("--device", default="cpu", help="torch device to train on")
-    pre.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    pre.add_argument("--threads", type=int, default=None,
+                     help="torch CPU threads outside training (pretraining itself always runs "
+                          "with 1, so that the weights do not depend on the thread count)")
 
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "action", None) == "pretrain":
         return _pretrain(args)
     zoo = Zoo(args.bench_cache)
-    rows = [{"key": m["key"], "dataset": m["dataset"], "arch": m["arch"], "seed": m["seed"],
-             "recipe_key": m["recipe_key"], "step": m.get("step"), "top1": m.get("top1"),
-             "sha256": m.get("sha256", "")[:12], "train_s": m.get("train_seconds"),
+    rows = [{"key": m["key"], "dataset": m["dataset"], "arch": m["arch"], "seed": m.get("seed"),
+             "recipe_key": m.get("recipe_key"), "step": m.get("step"), "top1": m.get("top1"),
+             "sha256": m.get("sha256", "")[:12], "torch": m.get("torch"),
+             "threads": m.get("threads"), "train_s": m.get("train_seconds"),
              "created_at": m.get("created_at")} | ({"valid": m["valid"]} if args.verify else {})
-            for m in zoo.cached(verify=args.verify)]
+            for m in zoo.cached(verify=args.verify) if "arch" in m]  # models, not other entries
     if args.json:
         print_json(rows)
     else:

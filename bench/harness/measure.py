@@ -12,6 +12,10 @@ from bench.metrics.size import count_params
 from bench.training.loop import evaluate
 
 ACTIVATION_EXAMPLES = 64  # evaluation inputs over which nonzero activations are averaged
+# Seconds of timed runs per case (3 series each), warm-up aside: at batch 1, and at the evaluation
+# batch (where MIN_SAMPLES_BATCH passes of each series usually spend it already).
+LATENCY_BUDGET = 0.15
+LATENCY_BUDGET_BATCH = 0.06
 
 
 def sample(test_loader, device) -> torch.Tensor:
@@ -53,11 +57,27 @@ def model_figures(model: nn.Module, test_loader, device, masks: dict, dense: dic
 
 def latencies(dense: nn.Module, pruned: nn.Module, input_shape, batch_size: int,
               parallel: bool) -> dict:
-    """Latency of the dense and the pruned model, timed alternately so that both see the same
-    load, at batch 1 and at `batch_size` (`latency[_dense][_batch]_*` fields), and the speedups."""
-    out = {"latency_batch_size": batch_size, "latency_parallel": parallel}
-    for batch, suffix in ((1, ""), (batch_size, "_batch")):
-        d, p = latency_metric.measure_alternating([dense, pruned], input_shape, batch, parallel)
-        out |= (latency_metric.figures(d, f"latency_dense{suffix}")
+    """Latency of the dense and the pruned model at batch 1 and at `batch_size`
+    (`latency[_dense][_batch]_*` fields) and the speedups, with the A/A check: the dense model is
+    timed twice, alternately with the pruned one (dense, pruned, dense, ...), so that all three
+    see the same load; their ratio (`latency_aa[_batch]`) decides `latency_stable` (batch 1) and
+    `latency_batch_stable`. Timed with latency.THREADS threads, within LATENCY_BUDGET and
+    LATENCY_BUDGET_BATCH seconds."""
+    out = {"latency_batch_size": batch_size, "latency_parallel": parallel,
+           "latency_threads": latency_metric.THREADS}
+    reasons = []
+    for batch, suffix, least, budget in (
+            (1, "", latency_metric.MIN_SAMPLES, LATENCY_BUDGET),
+            (batch_size, "_batch", latency_metric.MIN_SAMPLES_BATCH, LATENCY_BUDGET_BATCH)):
+        a, p, b = latency_metric.measure_alternating(
+            [dense, pruned, dense], input_shape, batch, parallel,
+            min_run_time=budget / 6, max_run_time=budget / 3, min_samples=least)
+        out |= (latency_metric.figures(latency_metric.pooled(a, b), f"latency_dense{suffix}")
                 | latency_metric.figures(p, f"latency{suffix}"))
+        out[f"latency_aa{suffix}"] = a.median_ms / b.median_ms
+        reason = latency_metric.instability(a, b, p)
+        out[f"latency{suffix}_stable"] = reason is None
+        if reason:
+            reasons.append(f"batch {batch}: {reason}")
+    out["latency_unstable_reason"] = "; ".join(reasons) or None
     return out | latency_metric.speedups(out)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from bench.data import DatasetUnavailableError
+from bench.harness import threads
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
 from bench.harness.run import run_case
@@ -19,13 +20,28 @@ ROW = pytest.StashKey[dict]()
 EXTRA = pytest.StashKey[dict]()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("bench").addoption(
+        "--bench-threads", default=threads.DEFAULT, metavar="N|auto",
+        help="torch intra-op threads per process (a case's row records it): a number, or auto "
+             f"for cores / workers (default: {threads.DEFAULT}, the fastest on the embedded "
+             "suites; latency is always timed with 1 thread)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:  # a bad value stops the run before any case, not every case one by one
+        threads.per_process(config.getoption("bench_threads"), 1)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 @pytest.fixture(scope="session")
 def bench_env(pytestconfig: pytest.Config) -> BenchEnv:
     """Per-process state shared by all cases: the pretrained zoo and the discovered methods."""
     workers = getattr(pytestconfig, "workerinput", {}).get("workercount", 1)
     device = pytestconfig.getoption("bench_device")
-    if workers > 1:  # share the cores instead of oversubscribing them; rows record the count
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    # share the cores instead of oversubscribing them, serial or not; rows record the count
+    torch.set_num_threads(threads.per_process(pytestconfig.getoption("bench_threads"), workers))
     return BenchEnv(
         zoo=Zoo(pytestconfig.getoption("bench_cache"), pytestconfig.getoption("bench_data"),
                 device),

@@ -5,16 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import InvalidValueError
-from bench.results.read import open_db, run_ids
+from bench.results.case_results import VIEW
+from bench.results.read import case_results_query, open_db, run_ids
 from bench.results.schema import KEYS, TABLES
 from bench.results.store import sql_literal
 
 FORMATS = {".parquet": "PARQUET", ".csv": "CSV"}
-EXPORTABLE = (*TABLES, "meta")
+EXPORTABLE = (VIEW, *TABLES, "meta")
 
 
-def export(db: str | Path, out: str | Path, table: str = "results", run: str = "all") -> int:
-    """Write `table` (rows of the selected runs) to `out`, Parquet or CSV by suffix; return the row count."""
+def export(db: str | Path, out: str | Path, table: str = VIEW, run: str = "all") -> int:
+    """Write `table` (rows of the selected runs) to `out`, Parquet or CSV by suffix; return the row
+    count. The default, the case_results view, holds each case once (its latest passed row per
+    version, `current_version` saying which version the report reads); `results` holds every row."""
     out = Path(out)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
@@ -25,7 +28,10 @@ def export(db: str | Path, out: str | Path, table: str = "results", run: str = "
     try:
         ids = run_ids(con, run)
         sql, params = f"SELECT * FROM {table}", []
-        if ids is not None and table != "meta":
+        if table == VIEW:
+            order = ", ".join(("dataset", "arch", "method", "ratio", "seed", "run_id", "nodeid"))
+            sql = f"SELECT * FROM ({case_results_query(con, run)}) ORDER BY {order}"
+        elif ids is not None and table != "meta":
             sql += f" WHERE run_id IN ({', '.join('?' for _ in ids)})"
             params = ids
         if table in TABLES:

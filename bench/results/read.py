@@ -1,5 +1,5 @@
-"""Reading results back: case rows selected by run, method, dataset and arch, the latest row of
-each case counting once."""
+"""Reading results back: case rows selected by run, method, dataset and arch, each case counting
+once (the `case_results` view)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import duckdb
 
 from bench.errors import InvalidValueError, MissingFileError
 from bench.harness.case import GROUP_KEYS, REPLICATE
-from bench.results.store import columns_of, connect
-
-# Rows written before cases had a key: the id names every non-default coordinate and recipe.
-LEGACY_CASE_KEYS = ("case_id", "include_classifier", "calibration_size")
+from bench.results import case_results
+from bench.results.store import columns_of, connect, sql_literal
 
 
 def open_db(path: str | Path) -> duckdb.DuckDBPyConnection:
@@ -52,36 +50,57 @@ def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
+def _source(con: duckdb.DuckDBPyConnection, table: str, inputs: tuple[str, ...],
+            ids: list[str] | None = None) -> str:
+    """`table` as a subquery holding every column the view reads (NULL where an older file lacks
+    one), restricted to the runs `ids` when given."""
+    have = set(columns_of(con, table))
+    missing = [c for c in dict.fromkeys(inputs) if c not in have]
+    cols = ", ".join(["*", *(f"NULL AS {c}" for c in missing)])
+    where = f" WHERE run_id IN ({', '.join(sql_literal(i) for i in ids)})" if ids is not None else ""
+    return f"(SELECT {cols} FROM {table}{where})"
+
+
+def case_results_query(con: duckdb.DuckDBPyConnection, run: str = "all") -> str:
+    """The query of the case results of the selected runs: the database's `case_results` view
+    when it has one and every run is read, else the same SQL (bench.results.case_results) over
+    the selected runs' rows."""
+    ids = run_ids(con, run)
+    views = {r[0] for r in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database()").fetchall()}
+    if ids is None and case_results.VIEW in views:
+        return f"SELECT * FROM {case_results.VIEW}"
+    return case_results.sql(_source(con, "results", case_results.RESULT_INPUTS, ids),
+                            _source(con, "runs", case_results.RUN_INPUTS))
+
+
 def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dataset=None, arch=None,
               status: str | Sequence[str] | None = None, latest_per_case: bool = True) -> list[dict]:
     """Result rows as dicts, filtered by run ('all', 'latest', an id), method, dataset and arch
-    (each a name, comma-separated names or a list) and status; with `latest_per_case`, a case run
-    again in a later run counts once, by its latest row. Each row gains `delta_top1`."""
+    (each a name, comma-separated names or a list) and status. With `latest_per_case` (the
+    default) they are the rows of the `case_results` view: the latest passed row of each case
+    and version, with a later failure beside it (`later_status`), and `current_version`; else
+    every row of `results`. Each row gains `delta_top1`."""
     have = set(columns_of(con, "results"))
     where, params = [], []
-    ids = run_ids(con, run)
-    if ids is not None:
-        where.append(f"x.run_id IN ({', '.join('?' for _ in ids)})")
-        params += ids
     for column, value in (("method", method), ("dataset", dataset), ("arch", arch),
                           ("status", status)):
         values = _as_list(value)
         if values:
             where.append(f"x.{column} IN ({', '.join('?' for _ in values)})")
             params += values
-    finished = "r.finished_at" if "finished_at" in columns_of(con, "runs") else "NULL"
-    sql = (f"SELECT x.*, r.started_at AS run_started_at, {finished} AS run_finished_at "
-           "FROM results x LEFT JOIN runs r USING (run_id)")
+    if latest_per_case:
+        sql = f"SELECT * FROM ({case_results_query(con, run)}) AS x"
+    else:
+        ids = run_ids(con, run)
+        if ids is not None:
+            where.append(f"x.run_id IN ({', '.join('?' for _ in ids)})")
+            params += ids
+        finished = "r.finished_at" if "finished_at" in columns_of(con, "runs") else "NULL"
+        sql = (f"SELECT x.*, r.started_at AS run_started_at, {finished} AS run_finished_at "
+               "FROM results x LEFT JOIN runs r USING (run_id)")
     if where:
         sql += " WHERE " + " AND ".join(where)
-    if latest_per_case:  # a case's identity is its key (rows of older schemas: id and conditions)
-        legacy = [k for k in LEGACY_CASE_KEYS if k in have]
-        partition = ("coalesce(x.case_key, " + " || '|' || ".join(
-            f"coalesce(CAST(x.{k} AS VARCHAR), '')" for k in legacy) + ")"
-                     if "case_key" in have else ", ".join(f"x.{k}" for k in legacy))
-        newest = "r.started_at DESC NULLS LAST" + (", x.started_at DESC NULLS LAST"
-                                                   if "started_at" in have else "")
-        sql += f" QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {newest}) = 1"
     order = [f"x.{k}" for k in (*GROUP_KEYS, REPLICATE, "nodeid") if k in have]
     cur = con.execute(sql + " ORDER BY " + ", ".join(order), params)
     names = [d[0] for d in cur.description]

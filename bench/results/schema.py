@@ -49,6 +49,10 @@ RESULT_COLUMNS = {
     "device": "VARCHAR", "threads": "INTEGER", "worker": "VARCHAR", "started_at": "TIMESTAMP",
     "duration_s": "DOUBLE", "extra": "JSON",
     "train_steps": "BIGINT", "train_examples": "BIGINT", "prune_seconds": "DOUBLE",
+    # issue 12, latency you can trust: the fixed timing threads and the A/A check
+    "latency_threads": "INTEGER", "latency_aa": "DOUBLE", "latency_aa_batch": "DOUBLE",
+    "latency_stable": "BOOLEAN", "latency_batch_stable": "BOOLEAN",
+    "latency_unstable_reason": "VARCHAR",
 }
 
 LAYER_COLUMNS = {

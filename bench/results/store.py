@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from bench.errors import BenchError
+from bench.results.case_results import create_view
 from bench.results.schema import (
     CHILDREN,
     EPOCH_COLUMNS,
@@ -72,6 +73,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         for version in range(old + 1, SCHEMA_VERSION + 1):
             for sql in MIGRATIONS.get(version, []):
                 con.execute(sql)
+        create_view(con)  # after the columns: the view reads them
         con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         con.commit()
     except BaseException:

@@ -76,6 +76,11 @@ RECIPES.register("pretrain-small-fast", Recipe(epochs=3, lr=0.1, augment=False))
 RECIPES.register("finetune-small", Recipe(epochs=2, lr=0.01, schedule="constant", augment=False))
 RECIPES.register("finetune-small-fast", Recipe(epochs=1, lr=0.01, schedule="constant", augment=False))
 RECIPES.register("finetune-small-long", Recipe(epochs=6, lr=0.01, augment=False))
+# LeNet-5 on MNIST-5k: pretrain-small (lr 0.05, batches of 128, no warm-up) left 13 of 16 conv2
+# channels dead and 96% top-1; smaller batches, a lower peak and a warm-up epoch give 97.8% and
+# no dead conv channel on the calibration batch, in about 15 s on one thread.
+RECIPES.register("pretrain-lenet5-mnist", Recipe(epochs=20, batch_size=32, lr=0.02,
+                                                 warmup_epochs=1, augment=False))
 # The CIFAR recipes of He et al. 2016 / ShrinkBench, for users with a GPU.
 RECIPES.register("pretrain-cifar", Recipe(epochs=160, lr=0.1, weight_decay=1e-4,
                                           schedule="step", nesterov=True))

@@ -14,6 +14,10 @@ from bench.data.loaders import make_loader
 from bench.training.loop import evaluate, train
 from bench.training.recipes import Recipe
 
+# CPU threads of pretraining, whatever the process uses: a matrix product or a convolution sums
+# in another order on another thread count, so the weights would depend on it (and on -n).
+THREADS = 1
+
 
 def initial_model(dataset: str, arch: str, seed: int) -> nn.Module:
     """The architecture initialised under `seed`: the very weights pretraining starts from."""
@@ -25,9 +29,21 @@ def initial_model(dataset: str, arch: str, seed: int) -> nn.Module:
 def pretrain(dataset: str, arch: str, recipe: Recipe, seed: int, *, data_root: Path | None = None,
              device: str = "cpu", checkpoint_steps: Iterable[int] = ()
              ) -> tuple[dict[str, torch.Tensor], dict, dict[int, dict[str, torch.Tensor]]]:
-    """Train from the initial weights of `seed` with `recipe`. Returns the final state dict, its
-    metadata (dense accuracy, time, threads, versions) and a state dict after each optimizer
+    """Train from the initial weights of `seed` with `recipe`, with THREADS CPU threads, so that
+    the weights are the same whatever the caller's thread count. Returns the final state dict,
+    its metadata (dense accuracy, time, threads, versions) and a state dict after each optimizer
     step in `checkpoint_steps` (for rewinding)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        return _pretrain(dataset, arch, recipe, seed, data_root, device, checkpoint_steps)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _pretrain(dataset: str, arch: str, recipe: Recipe, seed: int, data_root: Path | None,
+              device: str, checkpoint_steps: Iterable[int]
+              ) -> tuple[dict[str, torch.Tensor], dict, dict[int, dict[str, torch.Tensor]]]:
     ds = data.get(dataset)
     train_set, test_set = data.load(dataset, data_root, augment=recipe.augment)
     model = initial_model(dataset, arch, seed)

@@ -20,7 +20,7 @@ from bench.errors import BenchError
 from bench.training import recipes
 from bench.training.cache import WeightsCache
 from bench.training.recipes import Recipe, stable_hash
-from bench.training.trainer import initial_model, pretrain
+from bench.training.trainer import THREADS, initial_model, pretrain
 
 ZOO_FORMAT = 1  # bump when the checkpoint layout changes; old entries are then retrained
 
@@ -104,10 +104,12 @@ class Zoo:
         return self.load(spec)
 
     def _cached(self, spec: PretrainedSpec, key: str) -> bool:
-        """True when `key` is in memory or loads intact from the cache (then kept in memory)."""
+        """True when `key` is in memory or loads intact from the cache (then kept in memory).
+        Trained weights made with another thread count than pretraining's fixed one (by an
+        older version) count as missing, so that they are made again the reproducible way."""
         if key not in self._memory:
             found = self.cache.load(key)
-            if found is None:
+            if found is None or found[1].get("threads", THREADS) != THREADS:
                 return False
             self._memory[key] = Pretrained(spec, *found)
         return True
