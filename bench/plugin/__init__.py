@@ -16,13 +16,14 @@ from bench.harness import row as rows
 from bench.harness.case import Case
 from bench.methods import discover
 from bench.plugin.fixtures import EXTRA, ROW
+from bench.plugin.resume import RESUMED, RESUMED_PROPERTY
 from bench.plugin.writer import ROW_PROPERTY, ResultWriter
 from bench.results import provenance
 from bench.results.store import SchemaError, Store, StoreLockedError
 from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
-pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures"]
+pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,7 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
     path = Path(config.getoption("bench_db") or config.rootpath / "results.duckdb")
     existed = path.exists()
     try:
-        store = Store(path)  # fails fast, before any worker starts or any case runs
+        # fails fast, before any worker starts or any case runs; opens DuckDB only to write a case
+        store = Store(path, hold=False)
     except (StoreLockedError, SchemaError) as exc:
         raise pytest.UsageError(str(exc)) from None
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -102,6 +104,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     case = _case_of(item)
     if case is None or not (report.when == "call" or (report.when == "setup" and not report.passed)):
+        return report
+    if RESUMED in item.stash:  # skipped by resume: no row, so the passed row keeps standing
+        report.user_properties.append((RESUMED_PROPERTY, item.stash[RESUMED]))
         return report
     row = rows.identity(case) | dict(item.stash.get(ROW, {}))
     row["nodeid"] = item.nodeid

@@ -10,8 +10,9 @@ import duckdb
 import pytest
 
 from bench.harness import row as rows
+from bench.plugin.resume import RESUMED_PROPERTY
 from bench.results.schema import SCHEMA_VERSION, UnknownColumnError
-from bench.results.store import Store
+from bench.results.store import Store, lock_path
 
 ROW_PROPERTY = "bench_row"  # the user_properties entry that carries a row (JSON) from a worker
 
@@ -24,9 +25,12 @@ class ResultWriter:
         self.store, self.run, self.run_id, self.written = store, run, run["run_id"], 0
         self.created, self.started = created, False
         self.unwritable: list[str] = []
+        self.resumed = 0  # cases skipped because a passed row stands (bench.plugin.resume)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         found = [value for name, value in report.user_properties if name == ROW_PROPERTY]
+        if any(name == RESUMED_PROPERTY for name, _ in report.user_properties):
+            self.resumed += 1
         if found:
             row = json.loads(found[-1]) | {"run_id": self.run_id}
         elif report.failed and report.when == "???":  # xdist's report for a test whose worker died
@@ -53,6 +57,9 @@ class ResultWriter:
         if self.written:
             terminalreporter.write_sep("-", f"bench: {self.written} case rows written to "
                                        f"{self.store.path} (run {self.run_id})")
+        if self.resumed:
+            terminalreporter.write_line(f"bench: {self.resumed} cases skipped by resume: a passed row "
+                                        "stands in the database (--bench-rerun runs them again)")
         if 0 < self.store.migrated_from < SCHEMA_VERSION:
             terminalreporter.write_line(f"bench: {self.store.path} was upgraded from schema version "
                                         f"{self.store.migrated_from} to {SCHEMA_VERSION}")
@@ -63,5 +70,5 @@ class ResultWriter:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.store.close()
         if self.created and not self.started:  # opened only to hold the lock: remove it again
-            for leftover in (self.store.path, Path(f"{self.store.path}.wal")):
+            for leftover in (self.store.path, Path(f"{self.store.path}.wal"), lock_path(self.store.path)):
                 leftover.unlink(missing_ok=True)
