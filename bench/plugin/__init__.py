@@ -23,7 +23,8 @@ from bench.results.store import SchemaError, Store, StoreLockedError
 from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
-pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume"]
+pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume",
+                  "bench.plugin.shard"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,7 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     run = ({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
-            "pytest": pytest.__version__, "options": _bench_options(config)}
+            "pytest": pytest.__version__, "options": _bench_options(config),
+            "grid": config.getoption("bench_grid"), "shard": config.getoption("bench_shard")}
            | provenance.collect(config.rootpath, config.getoption("bench_device")))
     config.pluginmanager.register(ResultWriter(store, run, created=not existed),
                                   "bench-result-writer")

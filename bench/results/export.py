@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import InvalidValueError
-from bench.results.read import open_db, run_ids
+from bench.results.read import grid_runs, open_db, run_ids
 from bench.results.schema import KEYS, TABLES
 from bench.results.store import sql_literal
 
@@ -13,8 +13,10 @@ FORMATS = {".parquet": "PARQUET", ".csv": "CSV"}
 EXPORTABLE = (*TABLES, "meta")
 
 
-def export(db: str | Path, out: str | Path, table: str = "results", run: str = "all") -> int:
-    """Write `table` (rows of the selected runs) to `out`, Parquet or CSV by suffix; return the row count."""
+def export(db: str | Path, out: str | Path, table: str = "results", run: str = "all",
+           grid=None) -> int:
+    """Write `table` (rows of the selected runs, and of the runs of `grid` if given) to `out`,
+    Parquet or CSV by suffix; return the row count."""
     out = Path(out)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
@@ -24,6 +26,9 @@ def export(db: str | Path, out: str | Path, table: str = "results", run: str = "
     con = open_db(db)
     try:
         ids = run_ids(con, run)
+        in_grid = grid_runs(con, grid)
+        if in_grid is not None:
+            ids = in_grid if ids is None else [i for i in ids if i in in_grid]
         sql, params = f"SELECT * FROM {table}", []
         if ids is not None and table != "meta":
             sql += f" WHERE run_id IN ({', '.join('?' for _ in ids)})"

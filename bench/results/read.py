@@ -10,7 +10,7 @@ import duckdb
 
 from bench.errors import InvalidValueError, MissingFileError
 from bench.harness.case import GROUP_KEYS, REPLICATE
-from bench.results.store import columns_of, connect
+from bench.results.store import READ_WAIT_S, columns_of, connect
 
 # Rows written before cases had a key: the id names every non-default coordinate and recipe.
 LEGACY_CASE_KEYS = ("case_id", "include_classifier", "calibration_size")
@@ -21,7 +21,7 @@ def open_db(path: str | Path) -> duckdb.DuckDBPyConnection:
     if not Path(path).exists():
         raise MissingFileError(f"no results database at {path}; run a suite first "
                                 "(pytest suites/ --bench-db PATH) or pass --db PATH")
-    return connect(path, read_only=True)
+    return connect(path, read_only=True, wait=READ_WAIT_S)  # a run may be writing a case
 
 
 def run_ids(con: duckdb.DuckDBPyConnection, run: str = "all") -> list[str] | None:
@@ -52,10 +52,29 @@ def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
+def grid_runs(con: duckdb.DuckDBPyConnection, grid) -> list[str] | None:
+    """Run ids of the named grid(s) (--bench-grid; a name, comma-separated names or a list), or
+    None for no filter; a name no run carries is an error that lists the known ones."""
+    names = _as_list(grid)
+    if not names:
+        return None
+    known = ([r[0] for r in con.execute("SELECT DISTINCT grid FROM runs WHERE grid IS NOT NULL "
+                                        "ORDER BY grid").fetchall()]
+             if "grid" in columns_of(con, "runs") else [])
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise InvalidValueError(f"--grid {', '.join(missing)}: no run of that grid in the database "
+                                f"(grids: {', '.join(known) or 'none; name one with --bench-grid'})")
+    return [r[0] for r in con.execute(f"SELECT run_id FROM runs WHERE grid IN "
+                                      f"({', '.join('?' for _ in names)})", names).fetchall()]
+
+
 def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dataset=None, arch=None,
-              status: str | Sequence[str] | None = None, latest_per_case: bool = True) -> list[dict]:
+              status: str | Sequence[str] | None = None, latest_per_case: bool = True,
+              grid=None) -> list[dict]:
     """Result rows as dicts, filtered by run ('all', 'latest', an id), method, dataset and arch
-    (each a name, comma-separated names or a list) and status; with `latest_per_case`, a case run
+    (each a name, comma-separated names or a list), status and grid (the runs of a --bench-grid,
+    over several machines once merged); with `latest_per_case`, a case run
     again in a later run counts once, by its latest row. Each row gains `delta_top1`."""
     have = set(columns_of(con, "results"))
     where, params = [], []
@@ -63,6 +82,10 @@ def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dat
     if ids is not None:
         where.append(f"x.run_id IN ({', '.join('?' for _ in ids)})")
         params += ids
+    in_grid = grid_runs(con, grid)
+    if in_grid is not None:
+        where.append(f"x.run_id IN ({', '.join('?' for _ in in_grid)})" if in_grid else "FALSE")
+        params += in_grid
     for column, value in (("method", method), ("dataset", dataset), ("arch", arch),
                           ("status", status)):
         values = _as_list(value)

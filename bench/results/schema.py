@@ -21,6 +21,8 @@ RUN_COLUMNS = {
     "cpu_count": "INTEGER", "gpu": "VARCHAR", "python": "VARCHAR", "torch": "VARCHAR",
     "torchvision": "VARCHAR", "bench_version": "VARCHAR", "pytest": "VARCHAR", "workers": "INTEGER",
     "device": "VARCHAR", "options": "JSON",
+    # long grids (issue 15): the grid a run belongs to (--bench-grid) and its shard (--bench-shard K/N)
+    "grid": "VARCHAR", "shard": "VARCHAR",
 }
 
 RESULT_COLUMNS = {
