@@ -13,6 +13,7 @@ from bench.data import DatasetUnavailableError
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
 from bench.harness.run import run_case
+from bench.plugin.devices import device_of
 from bench.training.zoo import Zoo
 
 ROW = pytest.StashKey[dict]()
@@ -23,7 +24,7 @@ EXTRA = pytest.StashKey[dict]()
 def bench_env(pytestconfig: pytest.Config) -> BenchEnv:
     """Per-process state shared by all cases: the pretrained zoo and the discovered methods."""
     workers = getattr(pytestconfig, "workerinput", {}).get("workercount", 1)
-    device = pytestconfig.getoption("bench_device")
+    device = device_of(pytestconfig)  # the exact device, e.g. cuda:1 for the second worker
     if workers > 1:  # share the cores instead of oversubscribing them; rows record the count
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
     return BenchEnv(
