@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -12,7 +14,7 @@ import pytest
 from bench.harness import row as rows
 from bench.plugin.resume import RESUMED_PROPERTY
 from bench.results.schema import SCHEMA_VERSION, UnknownColumnError
-from bench.results.store import Store, lock_path
+from bench.results.store import WRITE_WAIT_S, Store, StoreLockedError, lock_path
 
 ROW_PROPERTY = "bench_row"  # the user_properties entry that carries a row (JSON) from a worker
 
@@ -25,6 +27,7 @@ class ResultWriter:
         self.store, self.run, self.run_id, self.written = store, run, run["run_id"], 0
         self.created, self.started = created, False
         self.unwritable: list[str] = []
+        self.pending: list[dict] = []  # rows not written yet (a reader held the database)
         self.resumed = 0  # cases skipped because a passed row stands (bench.plugin.resume)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -37,9 +40,27 @@ class ResultWriter:
             row = rows.crashed(self.run_id, report.nodeid, report.longreprtext)
         else:
             return
-        if not self.started:
-            self.store.start_run(self.run)
-            self.started = True
+        self.pending.append(row)
+        self._flush()
+
+    def _flush(self, wait: float = WRITE_WAIT_S) -> bool:
+        """Write the pending rows; a database that a reader keeps open longer than `wait` keeps
+        them pending for the next case or the end of the session (nothing is lost). True: done."""
+        while self.pending:
+            row = self.pending[0]
+            try:
+                if not self.started:
+                    self.store.start_run(self.run)
+                    self.started = True
+                self._write(row)
+            except StoreLockedError as exc:
+                warnings.warn(f"bench: {len(self.pending)} row(s) kept for later: {exc}", stacklevel=2)
+                return False
+            self.pending.pop(0)
+            self.written += 1
+        return True
+
+    def _write(self, row: dict) -> None:
         try:
             self.store.write_case(row)
         except (duckdb.Error, UnknownColumnError) as exc:
@@ -47,11 +68,16 @@ class ResultWriter:
             # error and the reason, so the failure is visible in the results.
             self.unwritable.append(f"{row['nodeid']}: {exc}")
             self.store.write_case(rows.unstorable(row, exc))
-        self.written += 1
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.started:
-            self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
+        while not self._flush():  # a reader holds the file: wait for it rather than lose rows
+            print(f"bench: waiting for the reader of {self.store.path} to close it", file=sys.stderr)
+        while self.started:
+            try:
+                self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
+                break
+            except StoreLockedError:
+                print(f"bench: waiting for the reader of {self.store.path} to close it", file=sys.stderr)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.written:
