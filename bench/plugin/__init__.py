@@ -24,7 +24,7 @@ from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
 pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume",
-                  "bench.plugin.shard", "bench.plugin.devices"]
+                  "bench.plugin.shard", "bench.plugin.devices", "bench.plugin.progress"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

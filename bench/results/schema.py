@@ -51,6 +51,9 @@ RESULT_COLUMNS = {
     "device": "VARCHAR", "threads": "INTEGER", "worker": "VARCHAR", "started_at": "TIMESTAMP",
     "duration_s": "DOUBLE", "extra": "JSON",
     "train_steps": "BIGINT", "train_examples": "BIGINT", "prune_seconds": "DOUBLE",
+    # long grids (issue 15): seconds per phase of the case (bench/harness/timing.py)
+    "seconds_pretrain": "DOUBLE", "seconds_prune": "DOUBLE", "seconds_train": "DOUBLE",
+    "seconds_eval": "DOUBLE", "seconds_count": "DOUBLE", "seconds_latency": "DOUBLE",
 }
 
 LAYER_COLUMNS = {
