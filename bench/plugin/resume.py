@@ -32,7 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: skip them, i.e. resume)")
     group.addoption("--bench-resume-from", action="append", default=[], metavar="DB",
                     help="also skip cases that passed in this database (repeatable; e.g. the "
-                         "merged database of a sharded grid)")
+                         "merged database of a sharded grid; a file not there yet is ignored)")
 
 
 @pytest.hookimpl(trylast=True)  # after bench.plugin opened the store
