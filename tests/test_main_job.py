@@ -65,7 +65,8 @@ def test_second_run_trains_nothing(main_job, shared_cache):
     weights = sorted(Path(shared_cache).glob("*/weights.pt"))
     assert weights, "the first run cached no pretrained model"
     before = {p: p.stat().st_mtime_ns for p in weights}
-    proc = run_suite(db, shared_cache, "-k", "magnitude_global and r2")
+    # --bench-rerun: without it the cases, passed already, are skipped by resume
+    proc = run_suite(db, shared_cache, "-k", "magnitude_global and r2", "--bench-rerun")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert {p: p.stat().st_mtime_ns for p in weights} == before
     assert sorted(Path(shared_cache).glob("*/weights.pt")) == weights

@@ -12,7 +12,7 @@ def add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
-    """--run, --method, --dataset, --arch, --versions."""
+    """--run, --method, --dataset, --arch, --versions, --grid."""
     parser.add_argument("--run", default="all", metavar="ID|latest|all",
                         help="which runs: all (default; a case run again counts by its latest row), "
                              "latest, or a run id or its unique prefix")
@@ -24,11 +24,14 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
                         help="current (default): each setting's latest version of the method, "
                              "pretrained weights, recipes and bench, the others counted and left "
                              "out; all: every version, each on its own line")
+    parser.add_argument("--grid", action="append", metavar="NAME",
+                        help="only the runs of these grids (pytest --bench-grid NAME), on any machine")
 
 
 def filters(args: argparse.Namespace) -> dict:
     """The filter arguments as keyword arguments of bench.results.read.load_rows."""
-    return {"run": args.run, "method": args.method, "dataset": args.dataset, "arch": args.arch}
+    return {"run": args.run, "method": args.method, "dataset": args.dataset, "arch": args.arch,
+            "grid": args.grid}
 
 
 def selected_rows(args: argparse.Namespace) -> list[dict]:

@@ -17,9 +17,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "counts it; results: every row, re-runs included)")
     parser.add_argument("--run", default="all", metavar="ID|latest|all",
                         help="only the rows of these runs (default: all)")
+    parser.add_argument("--grid", action="append", metavar="NAME",
+                        help="only the rows of the runs of these grids (pytest --bench-grid NAME)")
 
 
 def run(args: argparse.Namespace) -> int:
-    n = export(args.db, args.output, args.table, args.run)
+    n = export(args.db, args.output, args.table, args.run, args.grid)
     print(f"wrote {n} rows of {args.table} to {args.output}")
     return 0

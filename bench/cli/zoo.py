@@ -3,6 +3,8 @@
     python -m bench zoo                                   # what is cached, with each model's
                                                           # reproducibility record
     python -m bench zoo pretrain --datasets digits mnist5k --archs lenet5 mlp resnet20
+    python -m bench zoo export weights.tar --datasets mnist5k   # entries into one archive
+    python -m bench zoo import weights.tar                      # on another machine, verified
 """
 
 from __future__ import annotations
@@ -32,11 +34,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     pre.add_argument("--threads", type=int, default=None,
                      help="torch CPU threads outside training (pretraining itself always runs "
                           "with 1, so that the weights do not depend on the thread count)")
+    exp = sub.add_parser("export", help="write chosen entries (weights, metadata, checkpoints) to a "
+                                        "tar archive")
+    exp.add_argument("path", metavar="ARCHIVE")
+    exp.add_argument("--keys", nargs="+", default=None, metavar="KEY", help="entries by key")
+    exp.add_argument("--datasets", nargs="+", default=None, metavar="NAME")
+    exp.add_argument("--archs", nargs="+", default=None, metavar="NAME")
+    exp.add_argument("--seeds", nargs="+", type=int, default=None, metavar="N")
+    imp = sub.add_parser("import", help="take in an archive's entries, each sha256 verified")
+    imp.add_argument("path", metavar="ARCHIVE")
+    imp.add_argument("--replace", action="store_true",
+                     help="overwrite entries cached here with other weights under the same key")
 
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "action", None) == "pretrain":
         return _pretrain(args)
+    if getattr(args, "action", None) in ("export", "import"):
+        return _archive(args)
     zoo = Zoo(args.bench_cache)
     rows = [{"key": m["key"], "dataset": m["dataset"], "arch": m["arch"], "seed": m.get("seed"),
              "recipe_key": m.get("recipe_key"), "step": m.get("step"), "top1": m.get("top1"),
@@ -68,6 +83,24 @@ def _pretrain(args: argparse.Namespace) -> int:
                 rows.append({"dataset": name, "arch": arch, "seed": got.spec.seed, "key": got.spec.key,
                              "top1": got.meta["top1"], "train_s": got.meta.get("train_seconds"),
                              "trained_now": got.spec.key in zoo.trained})
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows)
+    return 0
+
+
+def _archive(args: argparse.Namespace) -> int:
+    from bench.training import archive
+
+    zoo = Zoo(args.bench_cache)
+    if args.action == "export":
+        keys = archive.select(zoo.cache, args.keys, args.datasets, args.archs, args.seeds)
+        n = archive.export_entries(zoo.cache, keys, args.path)
+        print(f"wrote {n} entries to {args.path}")
+        return 0
+    outcome = archive.import_entries(zoo.cache, args.path, args.replace)
+    rows = [{"key": key, "result": what} for key, what in outcome.items()]
     if args.json:
         print_json(rows)
     else:

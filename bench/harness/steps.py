@@ -14,7 +14,7 @@ from bench import data
 from bench.context import build_context
 from bench.data.loaders import calibration_batch, make_loader
 from bench.errors import BenchError
-from bench.harness import measure
+from bench.harness import measure, timing
 from bench.harness import row as rows
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
@@ -58,13 +58,15 @@ class CaseRun:
         self.model: nn.Module | None = None
         self.masks: dict[str, torch.Tensor] = {}
         row.update(epochs=[], train_steps=0, train_examples=0, prune_seconds=0.0)
+        row.update(dict.fromkeys(timing.COLUMNS, 0.0))  # seconds per phase (bench.harness.timing)
 
     # -- weights --------------------------------------------------------------------------------
     def load(self, weights: str = "trained", step: int | None = None) -> nn.Module:
         """Put a fresh model with the named weights in place: 'trained' (the pretrained model),
         'initial' (its initialisation) or 'checkpoint' (after `step` steps of pretraining). The
         dense figures of the trained model are the reference of every row."""
-        pretrained = self.env.zoo.ensure(self.spec)
+        with timing.phase(self.row, "pretrain"):  # pretraining, or loading the cached weights
+            pretrained = self.env.zoo.ensure(self.spec)
         self.pretrained = pretrained
         self.row.update(pretrained_key=pretrained.spec.key,
                         pretrained_sha256=pretrained.meta.get("sha256"))
@@ -79,8 +81,8 @@ class CaseRun:
         self.model = model.to(self.env.device)
         if self.spec.key not in self.env.dense:
             reference = self.model if weights == "trained" else pretrained.build().to(self.env.device)
-            self.env.dense[self.spec.key] = measure.dense_figures(reference, self.test_loader,
-                                                                  self.env.device)
+            self.env.dense[self.spec.key] = timing.add_seconds(self.row, measure.dense_figures(
+                reference, self.test_loader, self.env.device))
         self.row.update(self.env.dense[self.spec.key])
         return self.model
 
@@ -96,6 +98,7 @@ class CaseRun:
         """Ask the method for masks reaching `ratio` given the current masks; pruned weights stay
         pruned. The masks are validated and applied; the method's time is recorded."""
         case, model = self.case, self.model
+        started = time.perf_counter()
         torch.manual_seed(case.seed)
         batch = calibration_batch(self.train_set, case.calibration_size, case.seed)
         ctx = build_context(model, ratio, batch, case.seed, case.include_classifier,
@@ -113,6 +116,7 @@ class CaseRun:
         self.masks = masks
         apply(model, masks)
         model.zero_grad(set_to_none=True)
+        self.row["seconds_prune"] += time.perf_counter() - started
         return masks
 
     @property
@@ -124,9 +128,10 @@ class CaseRun:
     def train(self, recipe: Recipe, phase: str, round_: int = 0) -> None:
         """Train the model with `recipe`, keeping pruned weights at zero; epochs and cost recorded."""
         loader = make_loader(self.train_set, recipe.batch_size, shuffle=True, seed=self.case.seed)
-        logs = train(self.model, loader, recipe, device=self.env.device,
-                     after_step=enforcer(self.model, self.masks) if self.masks else None,
-                     seed=self.case.seed)
+        with timing.phase(self.row, "train"):
+            logs = train(self.model, loader, recipe, device=self.env.device,
+                         after_step=enforcer(self.model, self.masks) if self.masks else None,
+                         seed=self.case.seed)
         self.row["epochs"] += rows.epoch_entries(logs, phase, round_)
         self.row["train_steps"] += recipe.epochs * len(loader)
         self.row["train_examples"] += recipe.epochs * len(self.train_set)
@@ -136,12 +141,13 @@ class CaseRun:
         """Every figure of the model as it stands, into the row."""
         env, row = self.env, self.row
         row["pruned_weights_zero"] = masks_hold(self.model, self.masks)
-        row.update(measure.model_figures(self.model, self.test_loader, env.device, self.masks,
-                                         env.dense[self.spec.key]))
+        row.update(timing.add_seconds(row, measure.model_figures(
+            self.model, self.test_loader, env.device, self.masks, env.dense[self.spec.key])))
         row["latency_parallel"] = env.parallel
         if env.measure_latency:
-            row.update(measure.latencies(env.dense_model(self.pretrained), self.model,
-                                         self.ds.input_shape, self.ds.eval_batch_size, env.parallel))
+            with timing.phase(row, "latency"):
+                row.update(measure.latencies(env.dense_model(self.pretrained), self.model,
+                                             self.ds.input_shape, self.ds.eval_batch_size, env.parallel))
 
 
 def _check_untouched(model: nn.Module, before: dict, method: str) -> None:

@@ -16,13 +16,15 @@ from bench.harness import row as rows
 from bench.harness.case import Case
 from bench.methods import discover
 from bench.plugin.fixtures import EXTRA, ROW
+from bench.plugin.resume import RESUMED, RESUMED_PROPERTY
 from bench.plugin.writer import ROW_PROPERTY, ResultWriter
 from bench.results import provenance
 from bench.results.store import SchemaError, Store, StoreLockedError
 from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
-pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures"]
+pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume",
+                  "bench.plugin.shard", "bench.plugin.devices", "bench.plugin.progress"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,12 +74,14 @@ def pytest_configure(config: pytest.Config) -> None:
     path = Path(config.getoption("bench_db") or config.rootpath / "results.duckdb")
     existed = path.exists()
     try:
-        store = Store(path)  # fails fast, before any worker starts or any case runs
+        # fails fast, before any worker starts or any case runs; opens DuckDB only to write a case
+        store = Store(path, hold=False)
     except (StoreLockedError, SchemaError) as exc:
         raise pytest.UsageError(str(exc)) from None
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     run = ({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
-            "pytest": pytest.__version__, "options": _bench_options(config)}
+            "pytest": pytest.__version__, "options": _bench_options(config),
+            "grid": config.getoption("bench_grid"), "shard": config.getoption("bench_shard")}
            | provenance.collect(config.rootpath, config.getoption("bench_device")))
     config.pluginmanager.register(ResultWriter(store, run, created=not existed),
                                   "bench-result-writer")
@@ -102,6 +106,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     case = _case_of(item)
     if case is None or not (report.when == "call" or (report.when == "setup" and not report.passed)):
+        return report
+    if RESUMED in item.stash:  # skipped by resume: no row, so the passed row keeps standing
+        report.user_properties.append((RESUMED_PROPERTY, item.stash[RESUMED]))
         return report
     row = rows.identity(case) | dict(item.stash.get(ROW, {}))
     row["nodeid"] = item.nodeid

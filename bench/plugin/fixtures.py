@@ -14,6 +14,7 @@ from bench.harness import threads
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
 from bench.harness.run import run_case
+from bench.plugin.devices import device_of
 from bench.training.zoo import Zoo
 
 ROW = pytest.StashKey[dict]()
@@ -39,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def bench_env(pytestconfig: pytest.Config) -> BenchEnv:
     """Per-process state shared by all cases: the pretrained zoo and the discovered methods."""
     workers = getattr(pytestconfig, "workerinput", {}).get("workercount", 1)
-    device = pytestconfig.getoption("bench_device")
+    device = device_of(pytestconfig)  # the exact device, e.g. cuda:1 for the second worker
     # share the cores instead of oversubscribing them, serial or not; rows record the count
     torch.set_num_threads(threads.per_process(pytestconfig.getoption("bench_threads"), workers))
     return BenchEnv(

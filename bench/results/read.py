@@ -11,7 +11,7 @@ import duckdb
 from bench.errors import InvalidValueError, MissingFileError
 from bench.harness.case import GROUP_KEYS, REPLICATE
 from bench.results import case_results
-from bench.results.store import columns_of, connect, sql_literal
+from bench.results.store import READ_WAIT_S, columns_of, connect, sql_literal
 
 
 def open_db(path: str | Path) -> duckdb.DuckDBPyConnection:
@@ -19,7 +19,7 @@ def open_db(path: str | Path) -> duckdb.DuckDBPyConnection:
     if not Path(path).exists():
         raise MissingFileError(f"no results database at {path}; run a suite first "
                                 "(pytest suites/ --bench-db PATH) or pass --db PATH")
-    return connect(path, read_only=True)
+    return connect(path, read_only=True, wait=READ_WAIT_S)  # a run may be writing a case
 
 
 def run_ids(con: duckdb.DuckDBPyConnection, run: str = "all") -> list[str] | None:
@@ -61,11 +61,19 @@ def _source(con: duckdb.DuckDBPyConnection, table: str, inputs: tuple[str, ...],
     return f"(SELECT {cols} FROM {table}{where})"
 
 
-def case_results_query(con: duckdb.DuckDBPyConnection, run: str = "all") -> str:
+def selected_runs(con: duckdb.DuckDBPyConnection, run: str = "all", grid=None) -> list[str] | None:
+    """Run ids selected by `run` and `grid` together (None: every run)."""
+    ids, in_grid = run_ids(con, run), grid_runs(con, grid)
+    if in_grid is None:
+        return ids
+    return in_grid if ids is None else [i for i in ids if i in in_grid]
+
+
+def case_results_query(con: duckdb.DuckDBPyConnection, run: str = "all", grid=None) -> str:
     """The query of the case results of the selected runs: the database's `case_results` view
     when it has one and every run is read, else the same SQL (bench.results.case_results) over
     the selected runs' rows."""
-    ids = run_ids(con, run)
+    ids = selected_runs(con, run, grid)
     views = {r[0] for r in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE database_name = current_database()").fetchall()}
     if ids is None and case_results.VIEW in views:
@@ -74,13 +82,32 @@ def case_results_query(con: duckdb.DuckDBPyConnection, run: str = "all") -> str:
                             _source(con, "runs", case_results.RUN_INPUTS))
 
 
+def grid_runs(con: duckdb.DuckDBPyConnection, grid) -> list[str] | None:
+    """Run ids of the named grid(s) (--bench-grid; a name, comma-separated names or a list), or
+    None for no filter; a name no run carries is an error that lists the known ones."""
+    names = _as_list(grid)
+    if not names:
+        return None
+    known = ([r[0] for r in con.execute("SELECT DISTINCT grid FROM runs WHERE grid IS NOT NULL "
+                                        "ORDER BY grid").fetchall()]
+             if "grid" in columns_of(con, "runs") else [])
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise InvalidValueError(f"--grid {', '.join(missing)}: no run of that grid in the database "
+                                f"(grids: {', '.join(known) or 'none; name one with --bench-grid'})")
+    return [r[0] for r in con.execute(f"SELECT run_id FROM runs WHERE grid IN "
+                                      f"({', '.join('?' for _ in names)})", names).fetchall()]
+
+
 def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dataset=None, arch=None,
-              status: str | Sequence[str] | None = None, latest_per_case: bool = True) -> list[dict]:
+              status: str | Sequence[str] | None = None, latest_per_case: bool = True,
+              grid=None) -> list[dict]:
     """Result rows as dicts, filtered by run ('all', 'latest', an id), method, dataset and arch
-    (each a name, comma-separated names or a list) and status. With `latest_per_case` (the
-    default) they are the rows of the `case_results` view: the latest passed row of each case
-    and version, with a later failure beside it (`later_status`), and `current_version`; else
-    every row of `results`. Each row gains `delta_top1`."""
+    (each a name, comma-separated names or a list), status and grid (the runs of a --bench-grid,
+    over several machines once merged). With `latest_per_case` (the default) they are the rows of
+    the `case_results` view over the selected runs: the latest passed row of each case and
+    version, with a later failure beside it (`later_status`), and `current_version`; else every
+    row of `results`. Each row gains `delta_top1`."""
     have = set(columns_of(con, "results"))
     where, params = [], []
     for column, value in (("method", method), ("dataset", dataset), ("arch", arch),
@@ -90,9 +117,9 @@ def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dat
             where.append(f"x.{column} IN ({', '.join('?' for _ in values)})")
             params += values
     if latest_per_case:
-        sql = f"SELECT * FROM ({case_results_query(con, run)}) AS x"
+        sql = f"SELECT * FROM ({case_results_query(con, run, grid)}) AS x"
     else:
-        ids = run_ids(con, run)
+        ids = selected_runs(con, run, grid)
         if ids is not None:
             where.append(f"x.run_id IN ({', '.join('?' for _ in ids)})")
             params += ids

@@ -21,6 +21,8 @@ RUN_COLUMNS = {
     "cpu_count": "INTEGER", "gpu": "VARCHAR", "python": "VARCHAR", "torch": "VARCHAR",
     "torchvision": "VARCHAR", "bench_version": "VARCHAR", "pytest": "VARCHAR", "workers": "INTEGER",
     "device": "VARCHAR", "options": "JSON",
+    # long grids (issue 15): the grid a run belongs to (--bench-grid) and its shard (--bench-shard K/N)
+    "grid": "VARCHAR", "shard": "VARCHAR",
 }
 
 RESULT_COLUMNS = {
@@ -53,6 +55,9 @@ RESULT_COLUMNS = {
     "latency_threads": "INTEGER", "latency_aa": "DOUBLE", "latency_aa_batch": "DOUBLE",
     "latency_stable": "BOOLEAN", "latency_batch_stable": "BOOLEAN",
     "latency_unstable_reason": "VARCHAR",
+    # long grids (issue 15): seconds per phase of the case (bench/harness/timing.py)
+    "seconds_pretrain": "DOUBLE", "seconds_prune": "DOUBLE", "seconds_train": "DOUBLE",
+    "seconds_eval": "DOUBLE", "seconds_count": "DOUBLE", "seconds_latency": "DOUBLE",
 }
 
 LAYER_COLUMNS = {

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock, Timeout
 
 from bench.errors import BenchError
 from bench.results.case_results import create_view
@@ -87,44 +91,98 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database, turning DuckDB's lock error into one that says what to do."""
-    try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            advice = ("read it when that run has finished (DuckDB lets one process write, and "
-                      "nobody read meanwhile)" if read_only else
-                      "wait for that run to finish, or write this one elsewhere with --bench-db "
-                      "OTHER.duckdb (python -m bench merge can combine them later)")
-            raise StoreLockedError(
-                f"results database {path} is locked by another process ({exc}); {advice}"
-            ) from None
-        raise
+def _locked_message(path, detail, read_only: bool) -> str:
+    advice = ("read it when that run has finished (DuckDB lets one process write, and "
+              "nobody read meanwhile)" if read_only else
+              "wait for that run to finish, or write this one elsewhere with --bench-db "
+              "OTHER.duckdb (python -m bench merge can combine them later)")
+    return f"results database {path} is locked by another process ({detail}); {advice}"
+
+
+def connect(path: str | Path, read_only: bool = False, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """Open the database, turning DuckDB's lock error into one that says what to do. With `wait`,
+    a lock held by another process is retried for up to that many seconds (a run writing one case
+    holds the file for milliseconds; a reader for as long as its query)."""
+    deadline = time.monotonic() + wait
+    pause = 0.01
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreLockedError(_locked_message(path, exc, read_only)) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+
+READ_WAIT_S = 10.0  # a reader meeting a run mid-write retries this long
+WRITE_WAIT_S = 60.0  # a run meeting a reader retries this long per attempt
+
+
+def lock_path(path: str | Path) -> Path:
+    """The file lock a writer holds for its whole session: <db>.lock."""
+    return Path(f"{path}.lock")
 
 
 class Store:
-    """Writer of the results database; one per pytest session, on the controller only."""
+    """Writer of the results database. It holds the file lock <db>.lock from opening to close,
+    so a second writer fails at once. With `hold` (the default) it also keeps the DuckDB
+    connection open; without it (a pytest run) it opens the database only while it writes, so
+    that reports can read the file between cases."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, hold: bool = True) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = connect(self.path)
-
+        self.lock = FileLock(str(lock_path(self.path)))
         try:
-            self.migrated_from = migrate(self.con)
+            self.lock.acquire(timeout=0)
+        except Timeout:
+            raise StoreLockedError(_locked_message(
+                self.path, f"a writer holds {lock_path(self.path)}", read_only=False)) from None
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.migrated_from, self._migrated = 0, False
+        try:
+            if hold:
+                self.con = connect(self.path)
+                self._migrate(self.con)
+            elif self.path.exists():  # refuse a newer schema or a busy file now, not mid-run
+                with self.connection(wait=3.0):
+                    pass
         except BaseException:
-            self.con.close()
+            self.close()
             raise
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        if not self._migrated:
+            self.migrated_from = migrate(con)
+            self._migrated = True
+
+    @contextlib.contextmanager
+    def connection(self, wait: float = WRITE_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The open connection, or (not holding) one opened for this block and closed after it,
+        migrating the file on its first open."""
+        if self.con is not None:
+            yield self.con
+            return
+        con = connect(self.path, wait=wait)
+        try:
+            self._migrate(con)
+            yield con
+        finally:
+            con.close()
 
     def start_run(self, run: dict) -> None:
         """Record a new run (one pytest session)."""
-        self._insert("runs", RUN_COLUMNS, run)
+        with self.connection() as con:
+            _insert(con, "runs", RUN_COLUMNS, run)
 
     def finish_run(self, run_id: str, finished_at, exit_status: int) -> None:
         """Stamp the run's end time and exit status."""
-        self.con.execute("UPDATE runs SET finished_at = ?, exit_status = ? WHERE run_id = ?",
-                         [finished_at, exit_status, run_id])
+        with self.connection() as con:
+            con.execute("UPDATE runs SET finished_at = ?, exit_status = ? WHERE run_id = ?",
+                        [finished_at, exit_status, run_id])
 
     def write_case(self, row: dict) -> None:
         """Insert one case with its layers and epochs, committed at once. A key that no column
@@ -137,28 +195,34 @@ class Store:
             check_columns("layers", layer)
         for epoch in epochs:
             check_columns("epochs", epoch)
-        self.con.begin()
-        try:
-            for table in ("results", "layers", "epochs"):
-                self.con.execute(f"DELETE FROM {table} WHERE run_id = ? AND nodeid = ?",
-                                 [key["run_id"], key["nodeid"]])
-            self._insert("results", RESULT_COLUMNS, row)
-            for layer in layers:
-                self._insert("layers", LAYER_COLUMNS, layer)
-            for epoch in epochs:
-                self._insert("epochs", EPOCH_COLUMNS, epoch)
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
-
-    def _insert(self, table: str, columns: dict[str, str], row: dict) -> None:
-        names = [c for c in columns if c in row]
-        values = [json.dumps(row[c]) if c in JSON_COLUMNS and row[c] is not None
-                  and not isinstance(row[c], str) else row[c] for c in names]
-        marks = ", ".join("?" for _ in names)
-        self.con.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values)
+        with self.connection() as con:
+            con.begin()
+            try:
+                for table in ("results", "layers", "epochs"):
+                    con.execute(f"DELETE FROM {table} WHERE run_id = ? AND nodeid = ?",
+                                [key["run_id"], key["nodeid"]])
+                _insert(con, "results", RESULT_COLUMNS, row)
+                for layer in layers:
+                    _insert(con, "layers", LAYER_COLUMNS, layer)
+                for epoch in epochs:
+                    _insert(con, "epochs", EPOCH_COLUMNS, epoch)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
 
     def close(self) -> None:
-        """Close the connection (every case is already committed)."""
-        self.con.close()
+        """Close the connection (every case is already committed) and release the lock."""
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+        if self.lock.is_locked:
+            self.lock.release()
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], row: dict) -> None:
+    names = [c for c in columns if c in row]
+    values = [json.dumps(row[c]) if c in JSON_COLUMNS and row[c] is not None
+              and not isinstance(row[c], str) else row[c] for c in names]
+    marks = ", ".join("?" for _ in names)
+    con.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values)

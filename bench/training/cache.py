@@ -61,6 +61,15 @@ class WeightsCache:
         atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=2).encode()))
         return meta
 
+    def meta(self, key: str) -> dict | None:
+        """The metadata of `key` as recorded (sha256 of the weights included), without reading or
+        verifying the weights; None when the entry is absent."""
+        meta_path = self.paths(key)[1]
+        try:
+            return json.loads(meta_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Hold the file lock of `key` (one process makes an entry; the others wait, then read)."""

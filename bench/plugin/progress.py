@@ -1,0 +1,105 @@
+"""Progress of a long run: on a terminal, one live line (cases done of total, passed, failed,
+skipped by resume, elapsed, time left); at the end, where the time went by phase."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pytest
+
+from bench.harness.timing import PHASES
+from bench.plugin.resume import RESUMED_PROPERTY
+
+ROW_PROPERTY = "bench_row"  # as bench.plugin.writer.ROW_PROPERTY (kept apart: no import cycle)
+
+
+def clock(seconds: float) -> str:
+    """1h02m, 3m05s or 42s."""
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+class Progress:
+    """On the controller: counts finished tests from their reports and sums the rows' phase times."""
+
+    def __init__(self, live: bool) -> None:
+        self.live, self.total, self.start = live, None, time.monotonic()
+        self.counts = {"passed": 0, "failed": 0, "skipped": 0, "resumed": 0}
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+        self.case_seconds, self.rows = 0.0, 0
+
+    def line(self, now: float | None = None) -> str:
+        """The live line: done of total, outcomes, elapsed and (from the cases run so far) time left."""
+        c, elapsed = self.counts, (now or time.monotonic()) - self.start
+        done = sum(c.values())
+        ran = done - c["resumed"]
+        text = (f"bench: {done}/{self.total or '?'} cases, {c['passed']} passed, {c['failed']} failed, "
+                f"{c['resumed']} resumed, {c['skipped']} skipped, {clock(elapsed)} elapsed")
+        if self.total and ran and done < self.total:
+            text += f", ~{clock(elapsed / ran * (self.total - done))} left"
+        return text
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.total is None and not hasattr(session.config, "workerinput"):
+            self.total = len(session.items) or None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:
+        self.total = len(ids)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report, config):
+        result = yield
+        if self.live and result and report.when in ("setup", "call", "teardown"):
+            return (result[0], "", result[2])  # the live line replaces the progress letters
+        return result
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not (report.when == "call" or report.when == "???"
+                or (report.when == "setup" and not report.passed)):
+            return
+        props = dict(report.user_properties)
+        if RESUMED_PROPERTY in props:
+            self.counts["resumed"] += 1
+        else:
+            outcome = "failed" if report.failed else report.outcome
+            self.counts[outcome if outcome in self.counts else "failed"] += 1
+        if ROW_PROPERTY in props:
+            row = json.loads(props[ROW_PROPERTY])
+            self.rows += 1
+            self.case_seconds += row.get("duration_s") or 0.0
+            for name in PHASES:
+                self.seconds[name] += row.get(f"seconds_{name}") or 0.0
+        if self.live:
+            sys.stderr.write("\r\x1b[K" + self.line())
+            sys.stderr.flush()
+
+    def pytest_sessionfinish(self) -> None:
+        if self.live:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.rows or not self.case_seconds:
+            return
+        parts = [f"{label} {self.seconds[name]:.1f}s ({self.seconds[name] / self.case_seconds:.0%})"
+                 for name, label in PHASES.items() if self.seconds[name] > 0]
+        other = max(0.0, self.case_seconds - sum(self.seconds.values()))
+        parts.append(f"other {other:.1f}s ({other / self.case_seconds:.0%})")
+        terminalreporter.write_line(f"bench: time of {self.rows} cases ({self.case_seconds:.1f}s in "
+                                    f"all) by phase: " + ", ".join(parts))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    live = bool(reporter.isatty()) and sys.stderr.isatty() and config.get_verbosity() <= 0
+    config.pluginmanager.register(Progress(live), "bench-progress")

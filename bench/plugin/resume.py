@@ -1,0 +1,81 @@
+"""Resume: a case whose identity already has a passed row in the database is skipped, not redone.
+
+The controller reads the finished identities before any case runs (from its own database and any
+--bench-resume-from databases) and hands them to xdist workers in `workerinput`; whichever process
+collects marks the finished cases skipped. A skipped-by-resume case writes no row: the passed row
+keeps standing (a `skipped` row would be the case's latest and hide it in the report).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bench.harness.case import Case
+from bench.harness.identity import expected
+from bench.methods import discover
+from bench.results.finished import Finished, finished_cases, merge_finished, standing_run
+from bench.results.read import open_db
+from bench.training.cache import WeightsCache
+
+RESUMED = pytest.StashKey[str]()  # on an item: the run id whose passed row stands
+RESUMED_PROPERTY = "bench_resumed"  # user_properties entry of a resumed case's report
+WORKERINPUT_KEY = "bench_finished"
+FINISHED = pytest.StashKey[Finished]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bench")
+    group.addoption("--bench-rerun", action="store_true",
+                    help="run every selected case, even those with a passed row in the database "
+                         "(default: skip them, i.e. resume)")
+    group.addoption("--bench-resume-from", action="append", default=[], metavar="DB",
+                    help="also skip cases that passed in this database (repeatable; e.g. the "
+                         "merged database of a sharded grid; a file not there yet is ignored)")
+
+
+@pytest.hookimpl(trylast=True)  # after bench.plugin opened the store
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        config.stash[FINISHED] = config.workerinput.get(WORKERINPUT_KEY, {})
+        return
+    found: list[Finished] = []
+    if not config.getoption("bench_rerun"):
+        writer = config.pluginmanager.get_plugin("bench-result-writer")
+        if writer is not None and writer.store.path.exists():
+            with writer.store.connection(wait=3.0) as con:
+                found.append(finished_cases(con))
+        for path in config.getoption("bench_resume_from"):
+            if os.path.exists(path):
+                con = open_db(path)
+                try:
+                    found.append(finished_cases(con))
+                finally:
+                    con.close()
+    config.stash[FINISHED] = merge_finished(*found)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist, on the controller: hand the finished identities to each worker."""
+    node.workerinput[WORKERINPUT_KEY] = node.config.stash.get(FINISHED, {})
+
+
+@pytest.hookimpl(trylast=True)  # after -k, suites and shards have chosen the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    finished = config.stash.get(FINISHED, {})
+    if not finished:
+        return
+    methods = discover(os.environ.get("BENCH_METHODS"))
+    cache = WeightsCache(config.getoption("bench_cache"))
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        case = next((v for v in params.values() if isinstance(v, Case)), None)
+        if case is None:
+            continue
+        run_id = standing_run(finished, expected(case, methods, cache))
+        if run_id:
+            item.stash[RESUMED] = run_id
+            item.add_marker(pytest.mark.skip(
+                reason=f"resume: passed in run {run_id} (--bench-rerun runs it again)"))

@@ -1,0 +1,57 @@
+"""Grids spread over runs and machines: --bench-grid names the grid a run belongs to, and
+--bench-shard K/N keeps a deterministic 1/N of the selected cases, chosen by case key."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from bench.harness.case import Case
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bench")
+    group.addoption("--bench-grid", default=None, metavar="NAME",
+                    help="name of the grid this run belongs to (recorded in runs.grid; "
+                         "python -m bench report --grid NAME reads it over runs and machines)")
+    group.addoption("--bench-shard", default=None, metavar="K/N",
+                    help="run shard K of N (1 <= K <= N): the cases whose key modulo N is K-1; "
+                         "N machines with shards 1/N ... N/N run every case exactly once")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """(K, N) from 'K/N', refusing anything but 1 <= K <= N."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        k = n = 0
+    if not 1 <= k <= n:
+        raise pytest.UsageError(f"--bench-shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/3")
+    return k, n
+
+
+def shard_of(item: pytest.Item, n: int) -> int:
+    """The 0-based shard of an item: its case key modulo n (other tests: a hash of the node id),
+    so independent of collection order, of -n and of which other cases are selected."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    case = next((v for v in params.values() if isinstance(v, Case)), None)
+    key = case.key if case is not None else hashlib.sha256(item.nodeid.encode()).hexdigest()
+    return int(key, 16) % n
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("bench_shard"):
+        parse_shard(config.getoption("bench_shard"))  # a bad value fails before anything runs
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("bench_shard"):
+        return
+    k, n = parse_shard(config.getoption("bench_shard"))
+    keep, drop = [], []
+    for item in items:
+        (keep if shard_of(item, n) == k - 1 else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
