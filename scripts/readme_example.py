@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -64,14 +65,16 @@ def block(db: Path) -> str:
     report = _run("-m", "bench", "report", "--db", str(db), "--method", METHODS)
     threads = _run("-c", "from bench.harness import threads; print(threads.per_process(None, 1))")
     cores = os.cpu_count()
-    lines = [
+    paragraph = (
         "`pytest suites/ -k magnitude` runs both magnitude methods (global and layer-wise) on "
         "MNIST-5k with LeNet-5, at ratios 1, 2, 4, 8, 16 and 32 and seeds 0, 1 and 2: 36 cases. "
         f"The first run pretrains LeNet-5 once ({_lenet5_pretraining()} here); later runs reuse "
         f"it. Taken on {cores} CPU cores with the default {threads.strip()} thread per process, "
         f"at a load average of {load:.1f} when it started; the run took {seconds:.0f} s (each "
         "case: prune, finetune 2 epochs, evaluate, count, and time the dense and the pruned "
-        "model). Regenerate with `python scripts/readme_example.py --write`:",
+        "model). Regenerate with `python scripts/readme_example.py --write`:")
+    lines = [
+        *textwrap.wrap(paragraph, width=99, break_on_hyphens=False),
         "",
         "    $ pytest suites/ -k magnitude --bench-db /tmp/mj.duckdb     # default: ./results.duckdb",
         *(f"    {line}".rstrip() for line in _pytest_lines(suite)),

@@ -113,3 +113,21 @@ def test_accuracy_intervals_stay_within_bounds(db, capsys):
     assert main(["report", "--db", str(db), "--versions", "all"]) == 0
     text = capsys.readouterr().out
     assert "100.00]*" in text and "clipped to [0, 100]%" in text
+
+
+def test_a_later_failure_before_the_weights_were_loaded_hides_nothing(make_results_db, case_row):
+    """A re-run of the same method that failed before loading the weights has no sha256 and so
+    another version string; the passed rows stay current, the failure shows beside them."""
+    sha = {"pretrained_sha256": "s" * 64}
+    db = make_results_db("f.duckdb", {
+        "a": [case_row("m", r, 0, 0.8, **sha) for r in (1, 2)],
+        "b": [case_row("m", 2, 0, None, status="failed", error="killed while pretraining"),
+              case_row("m", 4, 0, None, status="failed", error="killed while pretraining")]})
+    con = read.open_db(db)
+    try:
+        rows = {(r["ratio"], r["status"]): r for r in read.load_rows(con)}
+    finally:
+        con.close()
+    assert set(rows) == {(1, "passed"), (2, "passed"), (4, "failed")}
+    assert all(r["current_version"] for r in rows.values())
+    assert rows[2, "passed"]["later_status"] == "failed" and rows[1, "passed"]["later_status"] is None

@@ -20,7 +20,7 @@ def test_the_readme_block_is_the_scripts_output():
     script = _script()
     text = (REPO / "README.md").read_text()
     assert text.count(script.BEGIN) == 1 and text.count(script.END) == 1
-    block = text.split(script.BEGIN, 1)[1].split(script.END, 1)[0]
+    block = " ".join(text.split(script.BEGIN, 1)[1].split(script.END, 1)[0].split())
     assert "Regenerate with `python scripts/readme_example.py --write`" in block
     assert "thread per process, at a load average of" in block  # its conditions are stated
     assert f"$ python -m bench report --db /tmp/mj.duckdb --method {script.METHODS}" in block

@@ -6,9 +6,12 @@ pretrained weights (`pretrained_sha256`), both recipes' keys and the bench's ver
 identity the view holds the latest *passed* row; a failure of the same case and method version
 that came later is shown beside it (`later_status`, `later_error`, `later_run_id`), never
 instead of it. A case that never passed is there by its latest failure. Each row says whether
-its version is the current one of its setting (`current_version`: the version of the latest
-attempt of the same method, dataset, architecture and conditions), so that rows of different
-versions are never averaged together.
+its version is the current one of its setting (same method, dataset, architecture and
+conditions): the current method source is that of the setting's latest attempt, and the current
+version the latest passed one of that source (the latest attempt's if none passed); a failure of
+the current source that never passed counts as current (it may lack the weights' hash, having
+failed before loading them). So rows of different versions are never averaged together, and a
+later failure never hides what passed.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ def sql(results: str = "results", runs: str = "runs") -> str:
     version = " || '|' || ".join([_text("method_hash"), "left(" + _text("pretrained_sha256") + ", 12)",
                                   _text("pretrain_recipe_key"), _text("recipe_key"),
                                   "coalesce(r.bench_version, '-')"])
-    setting = ", ".join(f"f.{k}" for k in dict.fromkeys((*GROUP_KEYS, *CONDITION_KEYS))
-                        if k != "ratio")
+    setting = ", ".join(k for k in dict.fromkeys((*GROUP_KEYS, *CONDITION_KEYS)) if k != "ratio")
+    window = (f"PARTITION BY {setting} ORDER BY attempt DESC "
+              "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING")
     return f"""
 WITH base AS (
     SELECT x.*, r.started_at AS run_started_at, r.finished_at AS run_finished_at,
@@ -66,11 +70,23 @@ joined AS (
     SELECT o.* FROM other AS o WHERE NOT EXISTS (
         SELECT 1 FROM passed AS p WHERE p.case_identity = o.case_identity
             AND p.method_hash IS NOT DISTINCT FROM o.method_hash)
+),
+marked AS (
+    SELECT f.*, first_value(f.method_hash) OVER setting AS current_method
+    FROM joined AS f WINDOW setting AS ({window})
+),
+chosen AS (
+    SELECT m.*, coalesce(first_value(CASE WHEN coalesce(m.status, 'passed') = 'passed'
+                                           AND m.method_hash IS NOT DISTINCT FROM m.current_method
+                                          THEN m.version END IGNORE NULLS) OVER setting,
+                         first_value(m.version) OVER setting) AS chosen_version
+    FROM marked AS m WINDOW setting AS ({window})
 )
-SELECT f.* EXCLUDE (attempt),
-       f.version = first_value(f.version) OVER (PARTITION BY {setting}
-                                                ORDER BY f.attempt DESC) AS current_version
-FROM joined AS f
+SELECT c.* EXCLUDE (attempt, current_method, chosen_version),
+       c.version = c.chosen_version OR (coalesce(c.status, 'passed') <> 'passed'
+                                 AND c.method_hash IS NOT DISTINCT FROM c.current_method)
+           AS current_version
+FROM chosen AS c
 """
 
 
