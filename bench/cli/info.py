@@ -17,6 +17,7 @@ from bench import data, models
 from bench.cli._output import print_json, print_table
 from bench.errors import InvalidValueError
 from bench.metrics.profile import profile
+from bench.models.meta import build_on_meta
 from bench.registry import UnknownNameError
 
 
@@ -45,13 +46,13 @@ def parse_shape(text: str) -> tuple[int, int, int]:
 def build(arch: str, shape: tuple[int, int, int], classes: int) -> tuple[nn.Module, str]:
     """`arch` with random weights on the meta device, and where it came from."""
     if arch in models.names():
-        with torch.device("meta"):
-            return models.build(arch, shape, classes), "registry"
+        return build_on_meta(lambda: models.build(arch, shape, classes)), "registry"
     import torchvision
 
-    if arch in torchvision.models.list_models():
-        with torch.device("meta"):
-            return torchvision.models.get_model(arch, num_classes=classes), "torchvision"
+    from bench.models.torchvision import build_torchvision
+
+    if arch in torchvision.models.list_models():  # sized for the input as tv_<name> is (ViT)
+        return build_on_meta(lambda: build_torchvision(arch, shape, classes)), "torchvision"
     raise UnknownNameError(f"unknown architecture {arch!r}: neither registered ({', '.join(models.names())})"
                    " nor in torchvision.models (python -c 'import torchvision; "
                    "print(torchvision.models.list_models())' lists those)")
