@@ -52,3 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if type(exc).__module__.lstrip("_").split(".")[0] != "duckdb":
+            raise
+        # a database fault the checks on opening did not foresee: still one line
+        cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"error: results database: {cause} (--db {getattr(args, 'db', '?')})", file=sys.stderr)
+        return 2

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from bench.errors import BenchError
 from bench.harness import row as rows
 from bench.harness.case import Case
 from bench.methods import discover
 from bench.plugin.fixtures import EXTRA, ROW
 from bench.plugin.writer import ROW_PROPERTY, ResultWriter
 from bench.results import provenance
-from bench.results.store import SchemaError, Store, StoreLockedError
+from bench.results.store import Store
 from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
@@ -73,8 +74,11 @@ def pytest_configure(config: pytest.Config) -> None:
     existed = path.exists()
     try:
         store = Store(path)  # fails fast, before any worker starts or any case runs
-    except (StoreLockedError, SchemaError) as exc:
+    except BenchError as exc:  # locked, damaged, newer schema: one line, before any case runs
         raise pytest.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise pytest.UsageError(f"cannot create the results database {path}: {exc}; choose "
+                                "another place with --bench-db PATH") from None
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     run = ({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
             "pytest": pytest.__version__, "options": _bench_options(config)}

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from bench.harness import row as rows
-from bench.results.schema import SCHEMA_VERSION, UnknownColumnError
+from bench.results import pending
+from bench.results.schema import SCHEMA_VERSION
 from bench.results.store import Store
 
 ROW_PROPERTY = "bench_row"  # the user_properties entry that carries a row (JSON) from a worker
@@ -24,6 +25,9 @@ class ResultWriter:
         self.store, self.run, self.run_id, self.written = store, run, run["run_id"], 0
         self.created, self.started = created, False
         self.unwritable: list[str] = []
+        self.kept = 0  # rows the database refused, kept in <db>.pending.jsonl
+        self.taken_in, self.still_pending = pending.take_in(store)  # kept by an earlier run
+        self.created = created and not self.taken_in  # a file that now holds rows stays
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         found = [value for name, value in report.user_properties if name == ROW_PROPERTY]
@@ -33,21 +37,32 @@ class ResultWriter:
             row = rows.crashed(self.run_id, report.nodeid, report.longreprtext)
         else:
             return
-        if not self.started:
-            self.store.start_run(self.run)
-            self.started = True
         try:
+            if not self.started:
+                self.store.start_run(self.run)
+                self.started = True
             self.store.write_case(row)
-        except (duckdb.Error, UnknownColumnError) as exc:
-            # A row the database refuses still leaves a trace: the case's identity with status
-            # error and the reason, so the failure is visible in the results.
-            self.unwritable.append(f"{row['nodeid']}: {exc}")
+            self.written += 1
+        except Exception as exc:
+            self._keep(row, exc)
+
+    def _keep(self, row: dict, exc: Exception) -> None:
+        """Keep a refused row beside the database for the next run; where the database itself
+        works (a value or key it refuses), also store the row's identity with status error and
+        the reason."""
+        path = pending.keep(self.store.path, self.run, row)
+        self.kept += 1
+        self.unwritable.append(f"{row['nodeid']}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                               f" (kept in {path})")
+        with contextlib.suppress(Exception):  # the full row is in the file already
             self.store.write_case(rows.unstorable(row, exc))
-        self.written += 1
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.started:
-            self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
+            try:
+                self.store.finish_run(self.run_id, dt.datetime.now(), int(exitstatus))
+            except Exception as exc:
+                self.unwritable.append(f"end of run {self.run_id} not recorded: {exc}")
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.written:
@@ -56,9 +71,17 @@ class ResultWriter:
         if 0 < self.store.migrated_from < SCHEMA_VERSION:
             terminalreporter.write_line(f"bench: {self.store.path} was upgraded from schema version "
                                         f"{self.store.migrated_from} to {SCHEMA_VERSION}")
+        if self.taken_in or self.still_pending:
+            terminalreporter.write_line(
+                f"bench: {self.taken_in} rows kept in {pending.pending_path(self.store.path)} by an "
+                f"earlier run were taken in" + (f"; {self.still_pending} still refused, kept there"
+                                                 if self.still_pending else ""))
         for line in self.unwritable:
-            terminalreporter.write_line(f"bench: row stored as error, database refused it: {line}",
-                                        red=True)
+            terminalreporter.write_line(f"bench: the database refused a row: {line}", red=True)
+        if self.kept:
+            terminalreporter.write_line(
+                f"bench: {self.kept} rows kept in {pending.pending_path(self.store.path)}; the next "
+                "run with this database takes them in", red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.store.close()

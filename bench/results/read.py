@@ -10,6 +10,7 @@ import duckdb
 
 from bench.errors import InvalidValueError, MissingFileError
 from bench.harness.case import GROUP_KEYS, REPLICATE
+from bench.results.health import check_readable
 from bench.results.store import columns_of, connect
 
 # Rows written before cases had a key: the id names every non-default coordinate and recipe.
@@ -21,7 +22,13 @@ def open_db(path: str | Path) -> duckdb.DuckDBPyConnection:
     if not Path(path).exists():
         raise MissingFileError(f"no results database at {path}; run a suite first "
                                 "(pytest suites/ --bench-db PATH) or pass --db PATH")
-    return connect(path, read_only=True)
+    con = connect(path, read_only=True, option="--db")
+    try:
+        check_readable(con, path, option="--db")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def run_ids(con: duckdb.DuckDBPyConnection, run: str = "all") -> list[str] | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from bench.errors import BenchError
+from bench.results.health import check_readable, damaged, open_failed
 from bench.results.schema import (
     CHILDREN,
     EPOCH_COLUMNS,
@@ -85,11 +86,12 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database, turning DuckDB's lock error into one that says what to do."""
+def connect(path: str | Path, read_only: bool = False,
+            option: str = "--bench-db") -> duckdb.DuckDBPyConnection:
+    """Open the database, turning DuckDB's errors (locked, damaged) into ones that say what to do."""
     try:
         return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         if "lock" in str(exc).lower():
             advice = ("read it when that run has finished (DuckDB lets one process write, and "
                       "nobody read meanwhile)" if read_only else
@@ -98,7 +100,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             raise StoreLockedError(
                 f"results database {path} is locked by another process ({exc}); {advice}"
             ) from None
-        raise
+        raise open_failed(path, exc, option) from None
 
 
 class Store:
@@ -108,9 +110,12 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = connect(self.path)
-
         try:
+            check_readable(self.con, self.path)  # a damaged file is refused before any case runs
             self.migrated_from = migrate(self.con)
+        except duckdb.Error as exc:
+            self.con.close()
+            raise damaged(self.path, exc) from None
         except BaseException:
             self.con.close()
             raise
@@ -118,6 +123,11 @@ class Store:
     def start_run(self, run: dict) -> None:
         """Record a new run (one pytest session)."""
         self._insert("runs", RUN_COLUMNS, run)
+
+    def ensure_run(self, run: dict) -> None:
+        """Record `run` unless the database holds it already (rows kept from an earlier run)."""
+        if not self.con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run["run_id"]]).fetchone():
+            self.start_run(run)
 
     def finish_run(self, run_id: str, finished_at, exit_status: int) -> None:
         """Stamp the run's end time and exit status."""
