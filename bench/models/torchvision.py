@@ -69,7 +69,7 @@ def register_torchvision(name: str, tv_name: str, weights: str | os.PathLike | N
     text = description or f"torchvision {tv_name}" + (f" with weights {weights}" if weights else "")
     return register(ModelSpec(name, build, text,
                               min_size=MIN_SIZE.get(tv_name, MIN_SIZE.get(family, DEFAULT_MIN_SIZE)),
-                              source="torchvision"))
+                              source="torchvision", dataset="imagenet"))
 
 
 def _register_all() -> None:

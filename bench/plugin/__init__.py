@@ -23,7 +23,7 @@ from bench.results.store import Store
 from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
-pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures"]
+pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.door"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -52,7 +52,8 @@ def run_ids(con: duckdb.DuckDBPyConnection, run: str = "all") -> list[str] | Non
     return found
 
 
-def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+def split_names(value: str | Iterable[str] | None) -> list[str] | None:
+    """'a,b' or ['a', 'b,c'] -> ['a', 'b', 'c'] (None stays None)."""
     if value is None:
         return None
     items = [value] if isinstance(value, str) else list(value)
@@ -72,7 +73,7 @@ def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dat
         params += ids
     for column, value in (("method", method), ("dataset", dataset), ("arch", arch),
                           ("status", status)):
-        values = _as_list(value)
+        values = split_names(value)
         if values:
             where.append(f"x.{column} IN ({', '.join('?' for _ in values)})")
             params += values
