@@ -51,7 +51,7 @@ def test_classes_override_and_table(capsys):
 @pytest.mark.parametrize("argv,message", [
     (["nope", "--input", "3,32,32"], "unknown architecture 'nope'"),
     (["lenet5", "--input", "3,x,4"], "C,H,W"),
-    (["lenet55"], "did you mean 'lenet5'?"),
+    (["lenet55"], "did you mean 'lenet5'"),
     (["lenet5", "--input", "1,28,28", "--classes", "0"], "--classes"),
 ])
 def test_bad_input_is_a_clear_error(capsys, argv, message):
