@@ -26,7 +26,15 @@ def _unshadow_stdlib() -> None:
 
 _unshadow_stdlib()
 
-from bench.context import PruneContext  # noqa: E402  (after the path is safe)
-
 __all__ = ["PruneContext"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`from bench import PruneContext` imports torch only when a method asks for it, so commands
+    that only read results start without it."""
+    if name == "PruneContext":
+        from bench.context import PruneContext
+
+        return PruneContext
+    raise AttributeError(f"module 'bench' has no attribute {name!r}")
