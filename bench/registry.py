@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from bench.errors import BenchError, InvalidValueError
+from bench.suggest import unknown
 
 T = TypeVar("T")
 
@@ -33,8 +34,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            valid = ", ".join(sorted(self._entries)) or "(none)"
-            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid names: {valid}") from None
+            raise UnknownNameError(unknown(self.kind, name, self._entries)) from None
 
     def names(self) -> list[str]:
         """Registered names, sorted."""

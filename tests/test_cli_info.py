@@ -31,6 +31,16 @@ def test_registered_model_on_a_dataset(capsys):
     assert info["activations_total"] == 6_518
 
 
+@pytest.mark.parametrize("arch,dataset", [("lenet5", "mnist5k"), ("mlp", "mnist5k"),
+                                          ("resnet20", "cifar10"), ("tv_resnet18", "imagenet")])
+def test_without_an_input_the_architecture_s_own_dataset_is_used(capsys, arch, dataset):
+    from bench import data
+
+    info = run_json(capsys, arch)
+    spec = data.get(dataset)
+    assert info["input_shape"] == list(spec.input_shape) and info["classes"] == spec.num_classes
+
+
 def test_classes_override_and_table(capsys):
     assert main(["info", "mlp", "--input", "1,8,8", "--classes", "3"]) == 0
     out = capsys.readouterr().out
@@ -41,7 +51,7 @@ def test_classes_override_and_table(capsys):
 @pytest.mark.parametrize("argv,message", [
     (["nope", "--input", "3,32,32"], "unknown architecture 'nope'"),
     (["lenet5", "--input", "3,x,4"], "C,H,W"),
-    (["lenet5"], "--dataset NAME or --input"),
+    (["lenet55"], "did you mean 'lenet5'"),
     (["lenet5", "--input", "1,28,28", "--classes", "0"], "--classes"),
 ])
 def test_bad_input_is_a_clear_error(capsys, argv, message):

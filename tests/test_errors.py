@@ -20,7 +20,7 @@ def test_a_programming_error_keeps_its_traceback(monkeypatch):
         return {}["x"]
 
     parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda *argv: parser)
     parser._subparsers._group_actions[0].choices["methods"].set_defaults(func=broken)
     with pytest.raises(KeyError, match="'x'"):
         cli.main(["methods"])

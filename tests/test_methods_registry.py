@@ -80,13 +80,29 @@ def test_the_hash_follows_the_source_and_the_helpers_it_imports(folder):
 
 
 def test_cli_lists_methods_and_broken_ones_with_their_error(folder, capsys):
-    assert methods_cli.run(argparse.Namespace(dir=str(folder), json=True)) == 0
+    assert methods_cli.run(argparse.Namespace(dir=str(folder), json=True, check=True)) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["good"]["status"] == "ok" and rows["good"]["error"] is None
     assert rows["crashes"]["status"] == "broken" and "boom at import" in rows["crashes"]["error"]
-    assert methods_cli.run(argparse.Namespace(dir=str(folder), json=False)) == 0
+    assert methods_cli.run(argparse.Namespace(dir=str(folder), json=False, check=True)) == 0
     out = capsys.readouterr().out
     assert "crashes is broken: ZeroDivisionError: boom at import" in out
+
+
+def test_cli_reads_files_without_importing_them_by_default(folder, capsys):
+    """Without --check the files are parsed, not run: the same names, descriptions, constants
+    and static errors as an import finds; an error raised on import needs --check."""
+    assert methods_cli.run(argparse.Namespace(dir=str(folder), json=True)) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    found = discover(folder)
+    assert set(rows) == set(found)
+    assert rows["good"]["description"] == found["good"].description
+    assert rows["good"]["attributes"] == found["good"].attributes
+    assert rows["good"]["hash"] == found["good"].source_hash and not rows["good"]["imported"]
+    for name in ("noprune", "badargs", "Bad-Name"):
+        assert rows[name]["status"] == "broken"
+    # crashes.py defines no prune either: that shows; its ZeroDivisionError only an import shows
+    assert "defines no function prune" in rows["crashes"]["error"] and "boom" not in rows["crashes"]["error"]
 
 
 def test_shipped_methods_are_listed_by_the_cli(capsys):

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 from bench.harness.case import PAIR_KEYS
 from bench.results.schema import passed
@@ -30,6 +29,8 @@ class Summary:
 def summarize(values: Iterable[float], bounds: tuple[float, float] | None = None) -> Summary:
     """Summary of `values` (NaN spread for fewer than two values). With `bounds`, the t-interval
     is clipped to them (a t-interval of three accuracies can run past 0 or 1) and says so."""
+    from scipy import stats as sps  # on use: importing it costs a second
+
     x = np.asarray([v for v in values if v is not None], dtype=float)
     n = len(x)
     if n == 0:
@@ -76,6 +77,8 @@ class Paired:
 
 def paired(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[Paired]:
     """Paired comparison of methods `a` and `b` on `metric`, per (dataset, arch, ratio)."""
+    from scipy import stats as sps  # on use: importing it costs a second
+
     by_key: dict[tuple, dict[str, float]] = defaultdict(dict)
     for row in rows:
         if row.get("method") in (a, b) and row.get(metric) is not None:
@@ -104,6 +107,8 @@ def rank_methods(rows: Iterable[dict], metric: str = "top1") -> dict[str, int]:
 
 def kendall_tau(rank_a: dict[str, int], rank_b: dict[str, int]) -> float:
     """Kendall's tau-b between two rankings over their common methods (NaN if under 2)."""
+    from scipy import stats as sps  # on use: importing it costs a second
+
     common = sorted(set(rank_a) & set(rank_b))
     if len(common) < 2:
         return math.nan

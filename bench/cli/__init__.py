@@ -7,31 +7,54 @@ its docstring's first line is the command's help. Modules starting with `_` are 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import os
 import pkgutil
 import sys
+from pathlib import Path
 
 import bench
 from bench.errors import BenchError
 
 
+def command_names() -> list[str]:
+    """Every command of this package (its modules not starting with `_`), without importing them."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+
+
 def command_modules() -> dict:
-    """Every command module of this package, by command name."""
-    out = {}
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            out[info.name] = importlib.import_module(f"{__name__}.{info.name}")
-    return out
+    """Every command module of this package, by command name (imports them all)."""
+    return {name: importlib.import_module(f"{__name__}.{name}") for name in command_names()}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with one sub-command per command module."""
+def _summary(name: str) -> str:
+    """A command's help line: the first line of its module docstring, read without importing it."""
+    spec = importlib.util.find_spec(f"{__name__}.{name}")
+    source = Path(spec.origin).read_text() if spec and spec.origin else ""
+    try:
+        doc = ast.get_docstring(ast.parse(source)) or name
+    except SyntaxError:
+        doc = name
+    return doc.strip().splitlines()[0]
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per command module. Given `argv`, only the command
+    it names is imported and configured (none for `--help` or `--version`), so a command starts
+    without importing what the others need (torch); without `argv`, every command is."""
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description="Pruning benchmark: registries, results, reports.")
     parser.add_argument("--version", action="version", version=f"prunebench {bench.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in sorted(command_modules().items()):
+    names = command_names()
+    chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
+    for name in names:
+        if chosen is not None and name != chosen:
+            sub.add_parser(name, help=_summary(name))
+            continue
+        module = importlib.import_module(f"{__name__}.{name}")
         doc = (module.__doc__ or name).strip()
         command = sub.add_parser(name, help=doc.splitlines()[0], description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv` and run the chosen command; a user's error prints one line and exits 2,
     anything else is a bug and keeps its traceback."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
@@ -51,4 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__module__.lstrip("_").split(".")[0] != "duckdb":
+            raise
+        # a database fault the checks on opening did not foresee: still one line
+        cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"error: results database: {cause} (--db {getattr(args, 'db', '?')})", file=sys.stderr)
         return 2

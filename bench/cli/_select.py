@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from bench.errors import InvalidValueError
+
 
 def add_db(parser: argparse.ArgumentParser) -> None:
     """--db PATH."""
@@ -43,6 +45,7 @@ def selected_rows(args: argparse.Namespace) -> list[dict]:
 
     con = report.open_db(args.db)
     try:
+        check_names(con, args)
         rows = report.load_rows(con, **filters(args))
         ids = report.run_ids(con, args.run)
         args.runs_in_file = (len(ids) if ids is not None else
@@ -51,3 +54,20 @@ def selected_rows(args: argparse.Namespace) -> list[dict]:
         con.close()
     rows, args.left_out = versions.select(rows, getattr(args, "versions", "current"))
     return rows
+
+
+def check_names(con, args: argparse.Namespace) -> None:
+    """Refuse a --method, --dataset or --arch that names nothing in the database (instead of an
+    empty table), with the names it holds and the closest one."""
+    from bench.results.read import split_names
+    from bench.suggest import unknown
+
+    for column in ("method", "dataset", "arch"):
+        wanted = split_names(getattr(args, column))
+        if not wanted:
+            continue
+        have = {r[0] for r in con.execute(
+            f"SELECT DISTINCT {column} FROM results WHERE {column} IS NOT NULL").fetchall()}
+        for name in wanted:
+            if name not in have:
+                raise InvalidValueError(f"{unknown(f'--{column}', name, have)} (in {args.db})")

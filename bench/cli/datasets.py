@@ -10,7 +10,7 @@ import argparse
 
 from bench import data
 from bench.cli._output import print_json, print_table
-from bench.errors import InvalidValueError
+from bench.errors import BenchError, InvalidValueError
 from bench.settings import add_options
 
 
@@ -51,7 +51,19 @@ def _download(name: str, root: str | None) -> int:
         raise InvalidValueError(f"{name} cannot be downloaded automatically; put {spec.files} under "
                          f"{data.data_root(root)}")
     target = data.data_root(root)
-    target.mkdir(parents=True, exist_ok=True)
-    spec.download(target)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        spec.download(target)
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision's mirrors: Runtime
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = getattr(exc, "reason", None) or " ".join(dict.fromkeys(lines[:1] + lines[-1:])) \
+            or type(exc).__name__
+        raise DownloadError(f"could not download {name} into {target} ({reason}); without a network, "
+                            f"fetch its files ({spec.files}) where there is one and copy them under "
+                            f"{target}, or point --bench-data DIR at a folder that has them") from None
     print(f"{name}: files are in {target} ({spec.files})")
     return 0
+
+
+class DownloadError(BenchError, OSError):
+    """A dataset's files could not be fetched (no network, a mirror down, a folder not writable)."""

@@ -17,13 +17,17 @@ from bench import data, models
 from bench.cli._output import print_json, print_table
 from bench.errors import InvalidValueError
 from bench.metrics.profile import profile
+from bench.models.meta import build_on_meta
 from bench.registry import UnknownNameError
+from bench.suggest import unknown
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("arch", help="architecture name (python -m bench models lists them)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--dataset", help="count at this dataset's input shape and classes")
+    where.add_argument("--dataset", help="count at this dataset's input shape and classes "
+                       "(default: the dataset the architecture is made for, e.g. lenet5: mnist5k, "
+                       "torchvision models: imagenet)")
     where.add_argument("--input", metavar="C,H,W", help="count at this input shape, e.g. 3,224,224")
     parser.add_argument("--classes", type=int, default=None,
                         help="number of classes (default: the dataset's, else 1000)")
@@ -42,19 +46,33 @@ def parse_shape(text: str) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+def default_dataset(arch: str) -> str:
+    """The dataset `arch` is made for (torchvision's classifiers: imagenet)."""
+    if arch in models.names():
+        name = models.get(arch).dataset
+    else:
+        import torchvision
+
+        name = "imagenet" if arch in torchvision.models.list_models() else ""
+    if not name:
+        build(arch, (3, 32, 32), 10)  # an unknown name: the error that lists the valid ones
+        raise InvalidValueError(f"{arch} names no dataset it is made for; give the input as "
+                                "--dataset NAME or --input C,H,W (e.g. 3,224,224)")
+    return name
+
+
 def build(arch: str, shape: tuple[int, int, int], classes: int) -> tuple[nn.Module, str]:
     """`arch` with random weights on the meta device, and where it came from."""
     if arch in models.names():
-        with torch.device("meta"):
-            return models.build(arch, shape, classes), "registry"
+        return build_on_meta(lambda: models.build(arch, shape, classes)), "registry"
     import torchvision
 
-    if arch in torchvision.models.list_models():
-        with torch.device("meta"):
-            return torchvision.models.get_model(arch, num_classes=classes), "torchvision"
-    raise UnknownNameError(f"unknown architecture {arch!r}: neither registered ({', '.join(models.names())})"
-                   " nor in torchvision.models (python -c 'import torchvision; "
-                   "print(torchvision.models.list_models())' lists those)")
+    from bench.models.torchvision import build_torchvision
+
+    if arch in torchvision.models.list_models():  # sized for the input as tv_<name> is (ViT)
+        return build_on_meta(lambda: build_torchvision(arch, shape, classes)), "torchvision"
+    raise UnknownNameError(unknown("architecture", arch, models.names())
+                           + " (or a name in torchvision.models.list_models())")
 
 
 def describe(arch: str, shape: tuple[int, int, int], classes: int) -> dict:
@@ -73,13 +91,11 @@ def describe(arch: str, shape: tuple[int, int, int], classes: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.dataset:
-        spec = data.get(args.dataset)
-        shape, classes = spec.input_shape, spec.num_classes
-    elif args.input:
+    if args.input:
         shape, classes = parse_shape(args.input), 1000
     else:
-        raise InvalidValueError("give the input as --dataset NAME or --input C,H,W (e.g. 3,224,224)")
+        spec = data.get(args.dataset or default_dataset(args.arch))
+        shape, classes = spec.input_shape, spec.num_classes
     if args.classes is not None:
         if args.classes < 1:
             raise InvalidValueError(f"--classes must be a positive integer, got {args.classes}")

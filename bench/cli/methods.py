@@ -1,23 +1,43 @@
-"""List the pruning methods in methods/: name, description, source hash, and broken files."""
+"""List the pruning methods in methods/: name, description, source hash, and broken files.
+
+The files are read without being imported (fast, no torch): a file that does not parse, lacks
+prune(model, compression, ctx) or declares an unknown KIND shows as broken. --check imports each
+file as the suites do, which also finds errors raised on import.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from bench.cli._output import print_json, print_table
-from bench.methods import discover
+from bench.errors import MissingFileError
+from bench.methods import methods_dir
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", default=None, help="folder of method files (default: ./methods)")
+    parser.add_argument("--check", action="store_true",
+                        help="import each file (slower: loads torch) to find errors on import too")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    found = discover(args.dir)
+    folder = methods_dir(args.dir)
+    if not folder.is_dir():
+        raise MissingFileError(f"no methods folder at {folder}; run from the folder that holds "
+                               "methods/, or pass --dir DIR (or set $BENCH_METHODS)")
+    check = getattr(args, "check", False)
+    if check:
+        from bench.methods import discover
+
+        found = discover(folder)
+    else:
+        from bench.method_files import read_all
+
+        found = read_all(folder)
     rows = [{"name": m.name, "description": m.description, "hash": m.source_hash,
-             "status": "ok" if m.ok else "broken", "error": m.error, "path": str(m.path),
-             "attributes": m.attributes} for m in found.values()]
+             "status": "broken" if m.error else "ok", "error": m.error, "path": str(m.path),
+             "attributes": m.attributes, "imported": check} for m in found.values()]
     if args.json:
         print_json(rows)
         return 0
@@ -25,4 +45,6 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         if r["error"]:
             print(f"\n{r['name']} is broken: {r['error'].strip().splitlines()[-1]}")
+    if not check:
+        print("\n(read without importing the files; --check imports them to find errors on import)")
     return 0

@@ -6,14 +6,15 @@ import gzip
 import pickle
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
-from bench.data.arrays import ImageArrays, crop_flip
 from bench.data.spec import DatasetSpec, DatasetUnavailableError, Splits, register
 from bench.errors import InvalidValueError
+
+if TYPE_CHECKING:
+    from torch.utils.data import Dataset
 
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MNIST_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -57,6 +58,10 @@ def _idx_paths(name: str, folder: str, root: Path) -> list[Path]:
 
 
 def _load_idx_set(name: str, folder: str, mean: float, std: float, root: Path) -> Splits:
+    import torch  # on loading: the registry is read without torch
+
+    from bench.data.arrays import ImageArrays
+
     arrays = [read_idx(p) for p in _idx_paths(name, folder, root)]
     splits = []
     for images, labels in (arrays[:2], arrays[2:]):
@@ -99,6 +104,10 @@ def _check_cifar(name: str, folder: str, names: tuple[str, ...], root: Path) -> 
 
 def _load_cifar(name: str, folder: str, train_files: tuple[str, ...], test_file: str,
                 label_key: str, mean: tuple, std: tuple, root: Path) -> Splits:
+    import torch
+
+    from bench.data.arrays import ImageArrays
+
     _check_cifar(name, folder, (*train_files, test_file), root)
     base = root / folder
     out = []
@@ -143,6 +152,8 @@ def load_imagenet(root: Path) -> Splits:
 
 def augment_arrays(train: Dataset) -> Dataset:
     """The CIFAR training augmentation: random crop with padding 4 and horizontal flip."""
+    from bench.data.arrays import crop_flip
+
     return train.with_augmentation(crop_flip(4))  # type: ignore[attr-defined]
 
 

@@ -7,8 +7,6 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import TensorDataset
 
 from bench.data.spec import DatasetSpec, Splits, register
 from bench.errors import MissingFileError
@@ -27,6 +25,9 @@ def stratified_split(labels: np.ndarray, test_size: int, seed: int = SPLIT_SEED)
 
 
 def _tensor_splits(x: np.ndarray, y: np.ndarray, test_size: int) -> Splits:
+    import torch  # on loading: the registry is read without torch
+    from torch.utils.data import TensorDataset
+
     train, test = stratified_split(y, test_size)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     return TensorDataset(xt[train], yt[train]), TensorDataset(xt[test], yt[test])

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from torch.utils.data import Dataset
+from typing import TYPE_CHECKING
 
 from bench.errors import BenchError
 from bench.registry import Registry
 
-Splits = tuple[Dataset, Dataset]
+if TYPE_CHECKING:  # the registry itself needs no torch: listing datasets starts without it
+    from torch.utils.data import Dataset
+
+Splits = tuple["Dataset", "Dataset"]
 
 
 class DatasetUnavailableError(BenchError, RuntimeError):

@@ -32,10 +32,10 @@ def record_activations(layers: dict[str, nn.Module]) -> Iterator[dict[str, Activ
     names = {id(m): name for name, m in layers.items()}
 
     def hook(module, _inputs, output):
-        if not isinstance(output, torch.Tensor):
-            return
         c = counts[names[id(module)]]
         c.calls += 1
+        if not isinstance(output, torch.Tensor):  # e.g. attention's (output, weights): counted
+            return  # by the layers that made it
         c.elements += output.numel()
         c.output_shape = tuple(output.shape[1:])
         if output.is_meta or c.nonzero is None:

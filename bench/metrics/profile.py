@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from bench.metrics.activations import record_activations
-from bench.metrics.macs import LayerCount, count_macs, counted_layers, nonzero
+from bench.metrics.macs import LayerCount, count_macs, counted_layers, layer_weights, nonzero
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Profile:
     """Counts per input of one model: its conv/linear layers and the MACs outside them."""
 
     layers: list[LayerCount]
-    macs_other: int  # matrix products that ran outside conv/linear modules (counted as dense)
+    macs_other: int  # products of no layer's weight, e.g. attention scores (counted as dense)
     examples: int  # inputs in the batch that was run
 
     @property
@@ -43,32 +43,40 @@ class Profile:
 
 @torch.no_grad()
 def profile(model: nn.Module, inputs: torch.Tensor) -> Profile:
-    """Run `model` once in eval mode on the batch `inputs` and count, per input, what it did."""
+    """Count, per input, what `model` does in eval mode. MACs and activation sizes are counted on
+    the first input of the batch `inputs` alone, so work that does not grow with the batch (Swin
+    V2's position-bias MLP) counts whole, as for one input at inference; the fraction of nonzero
+    activations is taken over the whole batch."""
     if inputs.dim() < 2 or inputs.shape[0] < 1:
         raise ValueError(f"profile needs a batch of at least one input, got shape {tuple(inputs.shape)}")
     layers = counted_layers(model)
-    n = inputs.shape[0]
     was_training = model.training
     model.eval()
     try:
         with count_macs(layers) as flops, record_activations(layers) as acts:
-            model(inputs)
+            model(inputs[:1])
+        batch = acts
+        if inputs.shape[0] > 1:
+            with record_activations(layers) as batch:
+                model(inputs)
     finally:
         model.train(was_training)
     out = []
     for name, module in layers.items():
-        weight = module.weight
-        numel, nz = weight.numel(), nonzero(weight)
-        macs = flops[name] // (2 * n)
-        act = acts[name]
+        weights = layer_weights(module)
+        numel, nz = sum(w.numel() for w in weights), sum(nonzero(w) for w in weights)
+        macs = flops[name] // 2
+        act, over_batch = acts[name], batch[name]
         out.append(LayerCount(
             name=name, kind=type(module).__name__, weight_numel=numel, weight_nonzero=nz,
             macs=macs, macs_nonzero=round(macs * nz / numel) if numel else 0,
             params=sum(p.numel() for p in module.parameters()), calls=act.calls,
-            output_shape=act.output_shape, activations=act.elements // n,
-            activations_nonzero=None if act.nonzero is None else act.nonzero / n))
-    other = flops[""] // (2 * n) - sum(c.macs for c in out)
-    return Profile(out, other, n)
+            output_shape=act.output_shape, activations=act.elements,
+            activations_nonzero=None if over_batch.nonzero is None else (
+                over_batch.nonzero * act.elements / over_batch.elements if over_batch.elements
+                else 0.0)))
+    other = flops[""] // 2 - sum(c.macs for c in out)
+    return Profile(out, other, inputs.shape[0])
 
 
 def layer_counts(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerCount]:

@@ -78,4 +78,4 @@ def _builder(depth: int):
 for _depth in (20, 32, 44, 56, 110):
     register(ModelSpec(f"resnet{_depth}", _builder(_depth),
                        f"CIFAR ResNet-{_depth} (He et al. 2016), shortcut option A",
-                       min_size=8, max_size=64))
+                       min_size=8, max_size=64, dataset="cifar10"))

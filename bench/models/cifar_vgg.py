@@ -49,4 +49,4 @@ class VGGBnDrop(nn.Module):
 
 
 register(ModelSpec("cifar_vgg", VGGBnDrop, "VGG-16 with batch norm and dropout (ShrinkBench's "
-                   "CIFAR VGG)", min_size=1, max_size=32))
+                   "CIFAR VGG)", min_size=1, max_size=32, dataset="cifar10"))

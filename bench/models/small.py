@@ -56,5 +56,6 @@ class MLP(nn.Module):
 
 
 register(ModelSpec("lenet5", LeNet5, "LeNet-5 (LeCun et al. 1998), ReLU and max pooling",
-                   min_size=8, max_size=64))
-register(ModelSpec("mlp", MLP, "LeNet-300-100 fully connected network", max_size=64))
+                   min_size=8, max_size=64, dataset="mnist5k"))
+register(ModelSpec("mlp", MLP, "LeNet-300-100 fully connected network", max_size=64,
+                   dataset="mnist5k"))

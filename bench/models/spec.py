@@ -22,6 +22,7 @@ class ModelSpec:
     min_size: int = 1  # smallest input height/width it accepts
     max_size: int | None = None  # largest, for nets whose classifier is sized for small inputs
     source: str = "bench"  # where the definition lives: bench (pinned here) or torchvision
+    dataset: str = ""  # the dataset it is made for: `info ARCH` counts at its input by default
 
 
 MODELS: Registry[ModelSpec] = Registry("architecture")

@@ -12,7 +12,9 @@ from bench.errors import InvalidValueError
 from bench.models.spec import ModelSpec, find_classifier, register
 
 PREFIX = "tv_"
-MIN_SIZE = {"inception_v3": 75}  # smallest input side each family accepts (default 32)
+# smallest input side each family accepts (default 32): AlexNet pools 63 to 1x1, MaxViT needs
+# its 7x7 partitions after a /32 stem-and-stages
+MIN_SIZE = {"inception_v3": 75, "alexnet": 63, "maxvit_t": 224}
 DEFAULT_MIN_SIZE = 32
 
 
@@ -34,6 +36,8 @@ def build_torchvision(tv_name: str, input_shape: tuple[int, int, int], num_class
     kwargs: dict = {"weights": None, "num_classes": num_classes}
     if tv_name.startswith("vit_"):
         kwargs["image_size"] = h
+    if tv_name.startswith("maxvit_"):
+        kwargs["input_size"] = input_shape[1:]
     if tv_name in ("inception_v3", "googlenet"):
         kwargs.update(aux_logits=False, init_weights=True)
     model = tvm.get_model(tv_name, **kwargs)
@@ -65,7 +69,7 @@ def register_torchvision(name: str, tv_name: str, weights: str | os.PathLike | N
     text = description or f"torchvision {tv_name}" + (f" with weights {weights}" if weights else "")
     return register(ModelSpec(name, build, text,
                               min_size=MIN_SIZE.get(tv_name, MIN_SIZE.get(family, DEFAULT_MIN_SIZE)),
-                              source="torchvision"))
+                              source="torchvision", dataset="imagenet"))
 
 
 def _register_all() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.errors import BenchError
 from bench.harness import row as rows
 from bench.harness.case import Case
 from bench.methods import discover
@@ -19,12 +20,13 @@ from bench.plugin.fixtures import EXTRA, ROW
 from bench.plugin.resume import RESUMED, RESUMED_PROPERTY
 from bench.plugin.writer import ROW_PROPERTY, ResultWriter
 from bench.results import provenance
-from bench.results.store import SchemaError, Store, StoreLockedError
+from bench.results.store import Store
 from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
 pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume",
-                  "bench.plugin.shard", "bench.plugin.devices", "bench.plugin.progress"]
+                  "bench.plugin.shard", "bench.plugin.devices", "bench.plugin.progress",
+                  "bench.plugin.door"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,8 +78,11 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         # fails fast, before any worker starts or any case runs; opens DuckDB only to write a case
         store = Store(path, hold=False)
-    except (StoreLockedError, SchemaError) as exc:
+    except BenchError as exc:  # locked, damaged, newer schema: one line, before any case runs
         raise pytest.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise pytest.UsageError(f"cannot create the results database {path}: {exc}; choose "
+                                "another place with --bench-db PATH") from None
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     run = ({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
             "pytest": pytest.__version__, "options": _bench_options(config),

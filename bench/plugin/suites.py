@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from bench.suggest import unknown
+
 DEFAULT_SUITE = "default"
+_MARK = re.compile(r"""bench_suite\(\s*["']([\w.-]+)["']""")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -16,6 +22,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "bench_suite(name): the named benchmark suite of a case")
+    chosen = config.getoption("bench_suite") or []
+    valid = {"all", DEFAULT_SUITE} | suite_names(config)
+    for name in chosen:
+        if name not in valid:
+            raise pytest.UsageError(unknown("--bench-suite", name, valid))
+
+
+def suite_names(config: pytest.Config) -> set[str]:
+    """The suite names marked in the suite files: rootdir/suites and the paths given to pytest."""
+    roots = [config.rootpath / "suites"] + [Path(a.split("::")[0]) for a in config.args]
+    files = {f for r in roots if r.exists() for f in ([r] if r.is_file() else r.rglob("*.py"))}
+    return {name for f in files for name in _MARK.findall(f.read_text(errors="replace"))}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
 import warnings
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from bench.harness import row as rows
 from bench.plugin.resume import RESUMED_PROPERTY
-from bench.results.schema import SCHEMA_VERSION, UnknownColumnError
+from bench.results import pending
+from bench.results.schema import SCHEMA_VERSION
 from bench.results.store import WRITE_WAIT_S, Store, StoreLockedError, lock_path
 
 ROW_PROPERTY = "bench_row"  # the user_properties entry that carries a row (JSON) from a worker
@@ -29,6 +30,9 @@ class ResultWriter:
         self.unwritable: list[str] = []
         self.pending: list[dict] = []  # rows not written yet (a reader held the database)
         self.resumed = 0  # cases skipped because a passed row stands (bench.plugin.resume)
+        self.kept = 0  # rows the database refused, kept in <db>.pending.jsonl
+        self.taken_in, self.still_pending = pending.take_in(store)  # kept by an earlier run
+        self.created = created and not self.taken_in  # a file that now holds rows stays
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         found = [value for name, value in report.user_properties if name == ROW_PROPERTY]
@@ -49,24 +53,38 @@ class ResultWriter:
         while self.pending:
             row = self.pending[0]
             try:
-                if not self.started:
-                    self.store.start_run(self.run)
-                    self.started = True
-                self._write(row)
+                stored = self._write(row)
             except StoreLockedError as exc:
                 warnings.warn(f"bench: {len(self.pending)} row(s) kept for later: {exc}", stacklevel=2)
                 return False
             self.pending.pop(0)
-            self.written += 1
+            self.written += stored
         return True
 
-    def _write(self, row: dict) -> None:
+    def _write(self, row: dict) -> bool:
+        """Write one row (the run's record first); a row the database refuses is kept beside it
+        (a lock is left to the caller, which keeps the row pending and tries again). True: stored."""
         try:
+            if not self.started:
+                self.store.start_run(self.run)
+                self.started = True
             self.store.write_case(row)
-        except (duckdb.Error, UnknownColumnError) as exc:
-            # A row the database refuses still leaves a trace: the case's identity with status
-            # error and the reason, so the failure is visible in the results.
-            self.unwritable.append(f"{row['nodeid']}: {exc}")
+            return True
+        except StoreLockedError:
+            raise
+        except Exception as exc:
+            self._keep(row, exc)
+            return False
+
+    def _keep(self, row: dict, exc: Exception) -> None:
+        """Keep a refused row beside the database for the next run; where the database itself
+        works (a value or key it refuses), also store the row's identity with status error and
+        the reason."""
+        path = pending.keep(self.store.path, self.run, row)
+        self.kept += 1
+        self.unwritable.append(f"{row['nodeid']}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                               f" (kept in {path})")
+        with contextlib.suppress(Exception):  # the full row is in the file already
             self.store.write_case(rows.unstorable(row, exc))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -78,6 +96,9 @@ class ResultWriter:
                 break
             except StoreLockedError:
                 print(f"bench: waiting for the reader of {self.store.path} to close it", file=sys.stderr)
+            except Exception as exc:
+                self.unwritable.append(f"end of run {self.run_id} not recorded: {exc}")
+                break
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.written:
@@ -89,9 +110,17 @@ class ResultWriter:
         if 0 < self.store.migrated_from < SCHEMA_VERSION:
             terminalreporter.write_line(f"bench: {self.store.path} was upgraded from schema version "
                                         f"{self.store.migrated_from} to {SCHEMA_VERSION}")
+        if self.taken_in or self.still_pending:
+            terminalreporter.write_line(
+                f"bench: {self.taken_in} rows kept in {pending.pending_path(self.store.path)} by an "
+                f"earlier run were taken in" + (f"; {self.still_pending} still refused, kept there"
+                                                 if self.still_pending else ""))
         for line in self.unwritable:
-            terminalreporter.write_line(f"bench: row stored as error, database refused it: {line}",
-                                        red=True)
+            terminalreporter.write_line(f"bench: the database refused a row: {line}", red=True)
+        if self.kept:
+            terminalreporter.write_line(
+                f"bench: {self.kept} rows kept in {pending.pending_path(self.store.path)}; the next "
+                "run with this database takes them in", red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.store.close()

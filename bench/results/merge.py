@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from bench.errors import MissingFileError
+from bench.results.health import check_readable, open_failed
 from bench.results.schema import KEYS, SCHEMA_VERSION, TABLES
 from bench.results.store import (
     SchemaError,
@@ -36,12 +37,13 @@ def merge_one(store: Store, source: str | Path) -> dict[str, int]:
     con = store.con
     try:
         con.execute(f"ATTACH {sql_literal(str(source))} AS {SOURCE} (READ_ONLY)")
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         if "lock" in str(exc).lower():
             raise StoreLockedError(f"{source} is locked by a run still writing it; merge it when "
                                    "that run has finished") from None
-        raise
+        raise open_failed(source, exc, option="") from None
     try:
+        check_readable(con, source, option="", catalog=SOURCE)
         version = schema_version(con, SOURCE)
         if version > SCHEMA_VERSION:
             raise SchemaError(f"{source} has schema version {version}, newer than this bench's "

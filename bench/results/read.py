@@ -11,6 +11,7 @@ import duckdb
 from bench.errors import InvalidValueError, MissingFileError
 from bench.harness.case import GROUP_KEYS, REPLICATE
 from bench.results import case_results
+from bench.results.health import check_readable
 from bench.results.store import READ_WAIT_S, columns_of, connect, sql_literal
 
 
@@ -19,7 +20,13 @@ def open_db(path: str | Path) -> duckdb.DuckDBPyConnection:
     if not Path(path).exists():
         raise MissingFileError(f"no results database at {path}; run a suite first "
                                 "(pytest suites/ --bench-db PATH) or pass --db PATH")
-    return connect(path, read_only=True, wait=READ_WAIT_S)  # a run may be writing a case
+    con = connect(path, read_only=True, wait=READ_WAIT_S, option="--db")  # a run may be writing
+    try:
+        check_readable(con, path, option="--db")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def run_ids(con: duckdb.DuckDBPyConnection, run: str = "all") -> list[str] | None:
@@ -43,7 +50,8 @@ def run_ids(con: duckdb.DuckDBPyConnection, run: str = "all") -> list[str] | Non
     return found
 
 
-def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+def split_names(value: str | Iterable[str] | None) -> list[str] | None:
+    """'a,b' or ['a', 'b,c'] -> ['a', 'b', 'c'] (None stays None)."""
     if value is None:
         return None
     items = [value] if isinstance(value, str) else list(value)
@@ -85,7 +93,7 @@ def case_results_query(con: duckdb.DuckDBPyConnection, run: str = "all", grid=No
 def grid_runs(con: duckdb.DuckDBPyConnection, grid) -> list[str] | None:
     """Run ids of the named grid(s) (--bench-grid; a name, comma-separated names or a list), or
     None for no filter; a name no run carries is an error that lists the known ones."""
-    names = _as_list(grid)
+    names = split_names(grid)
     if not names:
         return None
     known = ([r[0] for r in con.execute("SELECT DISTINCT grid FROM runs WHERE grid IS NOT NULL "
@@ -112,7 +120,7 @@ def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dat
     where, params = [], []
     for column, value in (("method", method), ("dataset", dataset), ("arch", arch),
                           ("status", status)):
-        values = _as_list(value)
+        values = split_names(value)
         if values:
             where.append(f"x.{column} IN ({', '.join('?' for _ in values)})")
             params += values

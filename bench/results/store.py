@@ -13,6 +13,7 @@ from filelock import FileLock, Timeout
 
 from bench.errors import BenchError
 from bench.results.case_results import create_view
+from bench.results.health import check_readable, damaged, open_failed
 from bench.results.schema import (
     CHILDREN,
     EPOCH_COLUMNS,
@@ -99,18 +100,19 @@ def _locked_message(path, detail, read_only: bool) -> str:
     return f"results database {path} is locked by another process ({detail}); {advice}"
 
 
-def connect(path: str | Path, read_only: bool = False, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
-    """Open the database, turning DuckDB's lock error into one that says what to do. With `wait`,
-    a lock held by another process is retried for up to that many seconds (a run writing one case
-    holds the file for milliseconds; a reader for as long as its query)."""
+def connect(path: str | Path, read_only: bool = False, wait: float = 0.0,
+            option: str = "--bench-db") -> duckdb.DuckDBPyConnection:
+    """Open the database, turning DuckDB's errors (locked, damaged) into ones that say what to do.
+    With `wait`, a lock held by another process is retried for up to that many seconds (a run
+    writing one case holds the file for milliseconds; a reader for as long as its query)."""
     deadline = time.monotonic() + wait
     pause = 0.01
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
+        except duckdb.Error as exc:
             if "lock" not in str(exc).lower():
-                raise
+                raise open_failed(path, exc, option) from None
             if time.monotonic() >= deadline:
                 raise StoreLockedError(_locked_message(path, exc, read_only)) from None
             time.sleep(pause)
@@ -155,8 +157,13 @@ class Store:
             raise
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        """On the first open: refuse a damaged file (before any case runs), then migrate it."""
         if not self._migrated:
-            self.migrated_from = migrate(con)
+            try:
+                check_readable(con, self.path)
+                self.migrated_from = migrate(con)
+            except duckdb.Error as exc:
+                raise damaged(self.path, exc) from None
             self._migrated = True
 
     @contextlib.contextmanager
@@ -177,6 +184,13 @@ class Store:
         """Record a new run (one pytest session)."""
         with self.connection() as con:
             _insert(con, "runs", RUN_COLUMNS, run)
+
+    def ensure_run(self, run: dict) -> None:
+        """Record `run` unless the database holds it already (rows kept from an earlier run)."""
+        with self.connection() as con:
+            known = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run["run_id"]]).fetchone()
+        if not known:
+            self.start_run(run)
 
     def finish_run(self, run_id: str, finished_at, exit_status: int) -> None:
         """Stamp the run's end time and exit status."""

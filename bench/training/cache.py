@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 
+from bench.errors import BenchError
+
 
 def default_cache_dir(explicit: str | os.PathLike | None = None) -> Path:
     """The cache root: explicit value, else $BENCH_CACHE, else the user's cache directory."""
@@ -23,6 +25,10 @@ def default_cache_dir(explicit: str | os.PathLike | None = None) -> Path:
         return Path(os.environ["BENCH_CACHE"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "prunebench"
+
+
+class CacheNotWritableError(BenchError, OSError):
+    """The weights cache folder cannot be written (read-only, full, not ours)."""
 
 
 class WeightsCache:
@@ -55,10 +61,11 @@ class WeightsCache:
     def store(self, key: str, state: dict[str, torch.Tensor], meta: dict) -> dict:
         """Write the weights, then the metadata with their sha256; returns the metadata."""
         weights, meta_path = self.paths(key)
-        weights.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(weights, lambda f: torch.save(state, f))
-        meta = meta | {"key": key, "sha256": sha256(weights)}
-        atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=2).encode()))
+        with self._writable():
+            weights.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(weights, lambda f: torch.save(state, f))
+            meta = meta | {"key": key, "sha256": sha256(weights)}
+            atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=2).encode()))
         return meta
 
     def meta(self, key: str) -> dict | None:
@@ -73,9 +80,25 @@ class WeightsCache:
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Hold the file lock of `key` (one process makes an entry; the others wait, then read)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.root / f"{key}.lock")):
+        with self._writable():
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(self.root / f"{key}.lock"))
+            lock.acquire()
+        try:
             yield
+        finally:
+            lock.release()
+
+    @contextlib.contextmanager
+    def _writable(self) -> Iterator[None]:
+        """Turn a refusal to write into the cache (read-only, no space) into one clear error."""
+        try:
+            yield
+        except OSError as exc:
+            raise CacheNotWritableError(
+                f"the pretrained-model cache {self.root} cannot be written ({exc.strerror or exc}); "
+                "entries missing from it must be made there: point --bench-cache DIR (or "
+                "$BENCH_CACHE) at a writable folder") from None
 
     def entries(self, verify: bool = False) -> list[dict]:
         """Metadata of every entry; with `verify`, each gets `valid` (weights match the checksum)."""
