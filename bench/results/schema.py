@@ -49,6 +49,10 @@ RESULT_COLUMNS = {
     "device": "VARCHAR", "threads": "INTEGER", "worker": "VARCHAR", "started_at": "TIMESTAMP",
     "duration_s": "DOUBLE", "extra": "JSON",
     "train_steps": "BIGINT", "train_examples": "BIGINT", "prune_seconds": "DOUBLE",
+    # protocols (issue 13): resolved options, sanity control, pretraining used, pruning calls,
+    # rounds taken from the trajectory cache
+    "protocol_options": "JSON", "control": "VARCHAR", "pretrain_steps": "BIGINT",
+    "prune_steps": "INTEGER", "resumed_rounds": "INTEGER",
 }
 
 LAYER_COLUMNS = {
