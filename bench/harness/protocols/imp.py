@@ -57,15 +57,15 @@ def imp(run: CaseRun) -> None:
     network from a fresh random initialisation (the lottery ticket's random-reinit control),
     'invert' inverts every round's ranking."""
     o = run.options
+    step = _rewind_step(run)
+    if o["rewind"] == "weights":  # first: pretrained weights and checkpoint from one run
+        run.env.zoo.checkpoint(run.spec, step)
     run.load("trained")
     keeps = rounds(run.keep_for(run.case.ratio), o["fraction"])
-    step = _rewind_step(run)
     if not keeps:  # ratio 1: the dense model as it is
         run.prune(run.case.ratio)
         run.measure()
         return
-    if o["rewind"] == "weights":
-        run.env.zoo.checkpoint(run.spec, step)  # pretrained once more with it saved, if missing
     cache = run.env.zoo.cache
     keys = [_key(run, i, keep, last=i == len(keeps) - 1) for i, keep in enumerate(keeps)]
     start = next((i + 1 for i in reversed(range(len(keys))) if _restore(run, keys[i])), 0)
