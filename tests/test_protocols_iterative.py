@@ -92,6 +92,16 @@ def test_imp_continues_from_the_cached_rounds_of_a_lower_ratio(tmp_path):
         assert torch.equal(mask, run.masks[key]), key
 
 
+def test_the_zoo_listing_shows_cached_rounds(tmp_path, capsys):
+    from bench.cli import main
+
+    _run(_case(ratio=2, protocol="imp:fraction=0.5"), _env(tmp_path))
+    assert main(["zoo", "--bench-cache", str(tmp_path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    rounds_ = [r for r in listed if r["key"].startswith("imp-")]
+    assert rounds_ and all(r["dataset"] == "digits" and r["arch"] == "mlp" for r in rounds_)
+
+
 def test_imp_rewinds_weights_and_counts_the_steps_of_every_round(env):
     case = _case(ratio=2, protocol="imp:fraction=0.3,rewind_step=4")
     run, row = _run(case, env)

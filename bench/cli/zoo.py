@@ -35,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "action", None) == "pretrain":
         return _pretrain(args)
     zoo = Zoo(args.bench_cache)
-    rows = [{"key": m["key"], "dataset": m["dataset"], "arch": m["arch"], "seed": m["seed"],
-             "recipe_key": m["recipe_key"], "step": m.get("step"), "top1": m.get("top1"),
+    rows = [{"key": m["key"], "dataset": m.get("dataset"), "arch": m.get("arch"),
+             "seed": m.get("seed"), "recipe_key": m.get("recipe_key"), "step": m.get("step"),
+             "top1": m.get("top1"),
              "sha256": m.get("sha256", "")[:12], "train_s": m.get("train_seconds"),
              "created_at": m.get("created_at")} | ({"valid": m["valid"]} if args.verify else {})
             for m in zoo.cached(verify=args.verify)]

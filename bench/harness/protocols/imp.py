@@ -78,8 +78,10 @@ def imp(run: CaseRun) -> None:
             computed += 1
             cost = {k: run.row[k] for k in ("train_steps", "train_examples", "prune_seconds",
                                             "prune_steps", "epochs")}
-            cache.store(keys[i], run.snapshot(), {"kind": "imp-round", "round": i + 1,
-                                                  "keep": keeps[i], "row": cost})
+            cache.store(keys[i], run.snapshot(), {
+                "kind": "imp-round", "round": i + 1, "keep": keeps[i], "row": cost,
+                "dataset": run.case.dataset, "arch": run.case.arch, "method": run.case.method,
+                "seed": run.case.seed, "recipe_key": run.pretrain_recipe.key})
     run.row["resumed_rounds"] = len(keeps) - computed
     run.measure()
 
