@@ -23,7 +23,7 @@ BASELINES = ["magnitude_global", "gradient_global", "random"]
 AT_INIT = ["snip", "grasp", "synflow"]
 SETTINGS = [  # (arch, ratios, the highest ratios for the controls, extra case fields)
     ("lenet5", (2, 8, 32), (8, 32), {}),
-    ("mlp", (4, 16, 64, 256), (64, 256), {"include_classifier": True}),
+    ("mlp", (4, 16, 64, 256), (4, 16, 64, 256), {"include_classifier": True}),
 ]
 
 
