@@ -5,7 +5,9 @@ LeNet-5 on MNIST-5k up to 32x (its reach without the classifier is ~41x), and th
 MLP with its classifier prunable for the extreme ratios (64x, 256x) where the at-init methods
 part ways (layer collapse). Three seeds; pretraining pretrain-small-fast (3 epochs), finetuning
 finetune-small-fast (1 epoch), so that the grid runs in well under an hour on 2 cores:
-`pytest suites/ --bench-suite protocols -n 2`, then `python -m bench report --view protocols`.
+`pytest suites/ --bench-suite protocols -n 2`, then `python -m bench report --view protocols`
+(666 cases: 37 min with -n 2 and --bench-no-latency on 2 cores shared with other jobs, load
+average 6-20; IMP's rounds are the bulk of it).
 IMP runs with the baselines it is defined for (magnitude, and random as its control); its rounds
 are shared across ratios through the trajectory cache.
 """
