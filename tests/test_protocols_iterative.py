@@ -86,6 +86,10 @@ def test_imp_continues_from_the_cached_rounds_of_a_lower_ratio(tmp_path):
     assert second["resumed_rounds"] >= shared > 0
     fresh_run, fresh = _run(high, _env(tmp_path / "fresh"))  # the same case from an empty cache
     assert fresh["resumed_rounds"] == 0
+    _, again = _run(high, env)  # every round cached: nothing computed, the same row
+    assert again["resumed_rounds"] == len(rounds(second["keep_fraction"], 0.2))
+    assert {k: again[k] for k in ("top1", "keep_fraction", "train_steps", "prune_steps")} == {
+        k: second[k] for k in ("top1", "keep_fraction", "train_steps", "prune_steps")}
     assert fresh["top1"] == second["top1"] and fresh["train_steps"] == second["train_steps"]
     assert fresh["epochs"] == second["epochs"]  # the cached rounds' epochs come back too
     for key, mask in fresh_run.masks.items():

@@ -61,7 +61,8 @@ def imp(run: CaseRun) -> None:
     if o["rewind"] == "weights":  # first: pretrained weights and checkpoint from one run
         run.env.zoo.checkpoint(run.spec, step)
     run.load("trained")
-    keeps = rounds(run.keep_for(run.case.ratio), o["fraction"])
+    run.row["keep_fraction"] = target = run.keep_for(run.case.ratio)  # kept if all is cached
+    keeps = rounds(target, o["fraction"])
     if not keeps:  # ratio 1: the dense model as it is
         run.prune(run.case.ratio)
         run.measure()
