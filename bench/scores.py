@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -9,14 +11,23 @@ from bench.context import PruneContext, weight_name
 
 
 @torch.no_grad()
+def only_kept(ctx: PruneContext, scores: dict[str, Tensor]) -> dict[str, Tensor]:
+    """`scores` with the weights that ctx.masks already prunes at -inf, so that selection never
+    keeps them again (iterative protocols call methods with the current masks)."""
+    return {name: s.masked_fill(~ctx.masks[name], -math.inf) if name in ctx.masks
+            and not bool(ctx.masks[name].all()) else s for name, s in scores.items()}
+
+
+@torch.no_grad()
 def magnitude(ctx: PruneContext) -> dict[str, Tensor]:
-    """|w| of every prunable weight."""
-    return {name: p.detach().abs() for name, p in ctx.prunable.items()}
+    """|w| of every prunable weight (-inf where ctx.masks already prunes)."""
+    return only_kept(ctx, {name: p.detach().abs() for name, p in ctx.prunable.items()})
 
 
 def gradient(ctx: PruneContext) -> dict[str, Tensor]:
     """|w * dL/dw| on the calibration batch (one batch, ctx.batch), the model in eval mode so
-    that batch-norm statistics are neither used from the batch nor updated; no .grad is left."""
+    that batch-norm statistics are neither used from the batch nor updated; no .grad is left;
+    -inf where ctx.masks already prunes."""
     model = ctx.model
     was_training = model.training
     model.eval()
@@ -30,7 +41,7 @@ def gradient(ctx: PruneContext) -> dict[str, Tensor]:
     out = {}
     for (name, p), g in zip(ctx.prunable.items(), grads, strict=True):
         out[name] = (p.detach() * g).abs() if g is not None else torch.zeros_like(p.detach())
-    return out
+    return only_kept(ctx, out)
 
 
 def _modules_by_weight(model: nn.Module) -> dict[str, nn.Module]:
@@ -87,4 +98,4 @@ def activation(ctx: PruneContext) -> dict[str, Tensor]:
             out[name] = w.abs() * act.view(w.shape[0], w.shape[1], *([1] * (w.dim() - 2)))
         else:
             out[name] = w.abs() * act.view(1, -1, *([1] * (w.dim() - 2)))
-    return out
+    return only_kept(ctx, out)

@@ -9,11 +9,13 @@ same seed gives the same masks.
 import torch
 
 from bench import PruneContext
+from bench.scores import only_kept
 from bench.select import layer_topk
 
 
 def prune(model, compression: float, ctx: PruneContext) -> dict:
-    """Masks keeping a random ctx.keep_fraction of every prunable layer, drawn from ctx.generator."""
+    """Masks keeping a random ctx.keep_fraction of every prunable layer, drawn from ctx.generator
+    among the weights still kept (ctx.masks)."""
     scores = {name: torch.rand(p.shape, generator=ctx.generator, device=ctx.generator.device)
               for name, p in ctx.prunable.items()}
-    return layer_topk(scores, ctx.keep_fraction)
+    return layer_topk(only_kept(ctx, scores), ctx.keep_fraction)

@@ -96,3 +96,22 @@ def test_pruned_weights_stay_zero_through_training(name):
     for key, mask in masks.items():
         assert bool((params[key].detach()[~mask] == 0).all()), f"{name}: pruned {key} revived"
         assert not torch.equal(params[key].detach()[mask], start[key][mask]), "kept weights frozen"
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_given_current_masks_a_method_prunes_only_among_the_kept_weights(name):
+    """Iterative protocols call a method again with ctx.masks: it must not keep a weight those
+    masks prune, and must still reach the new target exactly."""
+    model = _model()
+    first = _prune(name, model, 4)
+    apply(model, first)
+    method = METHODS[name]
+    ctx = build_context(model, 16, _batch(), 0, masks=first)
+    second = method.prune(model, 16, ctx)
+    validate(second, model, name, method.attributes.get("ALLOW_EMPTY_LAYERS", False))
+    for key, mask in second.items():
+        assert not bool((mask & ~first.get(key, torch.ones_like(mask))).any()), (
+            f"{name}: {key} keeps weights that ctx.masks prunes")
+    apply(model, second)
+    total, nonzero = count_params(model)
+    assert total / nonzero == pytest.approx(16, rel=0.01)

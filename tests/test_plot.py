@@ -94,3 +94,18 @@ def test_the_plot_command_writes_png_and_svg(rows, tmp_path, capsys):
     assert main(["plot", "--db", str(rows[0]), "-o", str(svg), "--y", "delta", "--arch", "net"]) == 0
     assert "<svg" in svg.read_text()[:500]
     assert "wrote" in capsys.readouterr().out
+
+
+def test_accuracy_against_training_cost(make_results_db, case_row):
+    made = [case_row("a", r, 0, 0.8, protocol=p, train_steps=steps * r, pretrain_steps=pre,
+                     case_id=f"a-r{r}-{p}", nodeid=f"x[{r}-{p}]")
+            for r in (2, 4) for p, steps, pre in (("oneshot", 10, 100), ("imp", 50, 100))]
+    con = report.open_db(make_results_db("c.duckdb", {"run": made}))
+    try:
+        rows = report.load_rows(con)
+    finally:
+        con.close()
+    ax = plot.figure(rows, x="cost").axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["a (protocol=imp)"].get_xdata()) == [200, 300]  # pretraining + 50 r
+    assert list(lines["a (protocol=oneshot)"].get_xdata()) == [120, 140]

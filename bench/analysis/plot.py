@@ -18,7 +18,9 @@ from bench.errors import InvalidValueError
 from bench.results.schema import passed as passed_rows
 
 X_AXES = {"compression": ("compression", "compression ratio (all params / nonzero)"),
-          "speedup": ("speedup_theoretical", "theoretical speedup (dense MACs / nonzero MACs)")}
+          "speedup": ("speedup_theoretical", "theoretical speedup (dense MACs / nonzero MACs)"),
+          # protocols (issue 13): what the model cost to train, pretraining included
+          "cost": ("total_steps", "training steps (pretraining + after it)")}
 Y_AXES = {"top1": ("top1", "top-1 accuracy (%)"),
           "delta": ("delta_top1", "top-1 change from dense (points)")}
 FORMATS = (".pdf", ".png", ".svg")
@@ -52,10 +54,11 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
     mean over seeds, a band of one std, log2 x; a dashed line marks the dense model."""
     if y not in Y_AXES:
         raise InvalidValueError(f"unknown y {y!r}; choose one of {', '.join(Y_AXES)}")
-    xs = list(X_AXES) if x == "both" else [x]
+    xs = ["compression", "speedup"] if x == "both" else [x]
     if any(name not in X_AXES for name in xs):
         raise InvalidValueError(f"unknown x {x!r}; choose one of {', '.join(X_AXES)} or both")
-    passed = passed_rows(rows)
+    passed = [r | {"total_steps": (r.get("train_steps") or 0) + (r.get("pretrain_steps") or 0)}
+              for r in passed_rows(rows)]
     if not passed:
         raise InvalidValueError("no passed cases to plot; check the filters (python -m bench report)")
     conditions = varying(passed)

@@ -156,3 +156,31 @@ def checklist(rows: Iterable[dict]) -> dict[tuple, dict[str, bool]]:
             out[(dataset, arch, method)] = {name: bool(check(own, peers))
                                             for name, check in CHECKS.items()}
     return out
+
+
+def paired_on(rows: Iterable[dict], field: str, a: str, b: str, metric: str = "top1",
+              within: Sequence[str] = ("dataset", "arch", "ratio"),
+              ignore: Sequence[str] = ()) -> list[tuple[tuple, Paired]]:
+    """Paired comparison of the rows whose `field` is `a` with those whose `field` is `b` (e.g.
+    two protocols of one method), on the rows that agree on everything else that pairs them:
+    PAIR_KEYS and the method, less `field` and `ignore`. One result per value of `within`."""
+    from scipy import stats as sps  # on use: importing it costs a second
+
+    keys = [k for k in (*PAIR_KEYS, "method") if k != field and k not in ignore]
+    by_key: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for row in rows:
+        if row.get(field) in (a, b) and row.get(metric) is not None:
+            by_key[tuple(row.get(k) for k in keys)][row[field]] = row[metric]
+    diffs: dict[tuple, list[float]] = defaultdict(list)
+    for key, values in by_key.items():
+        if a in values and b in values:
+            cell = dict(zip(keys, key, strict=True))
+            diffs[tuple(cell.get(k) for k in within)].append(values[a] - values[b])
+    out = []
+    for cell, d in sorted(diffs.items(), key=lambda kv: tuple(_sortable(v) for v in kv[0])):
+        s = summarize(d)
+        p = float(sps.ttest_1samp(d, 0.0).pvalue) if len(d) > 1 and np.ptp(d) > 1e-9 else math.nan
+        get = dict(zip(within, cell, strict=True)).get
+        out.append((cell, Paired(get("dataset"), get("arch"), get("ratio"), s.n, s.mean,
+                                 s.ci_low, s.ci_high, sum(x > 0 for x in d), p)))
+    return out

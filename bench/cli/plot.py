@@ -17,9 +17,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filters(parser)
     parser.add_argument("-o", "--output", default="results.png", metavar="FILE",
                         help="output file, .pdf, .svg or .png (default: results.png)")
-    parser.add_argument("--x", choices=["compression", "speedup", "both"], default="both",
-                        help="x axis: compression ratio, theoretical speedup, or a column of each "
-                             "(default: both)")
+    parser.add_argument("--x", choices=["compression", "speedup", "both", "cost"], default="both",
+                        help="x axis: compression ratio, theoretical speedup, a column of each "
+                             "(default: both), or training cost in steps, pretraining included "
+                             "(to compare protocols at equal cost)")
     parser.add_argument("--y", choices=["top1", "delta"], default="top1",
                         help="y axis: top-1 accuracy, or its change from the dense model")
 

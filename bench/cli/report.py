@@ -12,6 +12,9 @@ Views (--view):
   first-drop  the first ratio at which each method falls more than one point below dense.
   winners     best method at a fixed compression and at a fixed theoretical speedup.
   checklist   the paper's reporting checklist per method.
+  protocols   top-1 and training cost (steps) per protocol; each protocol minus one-shot and each
+              sanity control minus its plain protocol, paired over seeds with 95% intervals; the
+              at-init methods against each other within each protocol (--compare A B for others).
   all         every view above.
 """
 
@@ -21,13 +24,13 @@ import argparse
 import csv
 import sys
 
-from bench.analysis import aggregate, versions
+from bench.analysis import aggregate, protocol_views, versions
 from bench.analysis import views as analysis
 from bench.cli._output import print_json
 from bench.cli._select import add_db, add_filters, selected_rows
 
 FORMATS = {"table": "simple", "markdown": "github"}
-VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist")
+VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist", "protocols")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -116,6 +119,13 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
                 analysis.winners_table(rows))
         elif view == "checklist":
             out["reporting checklist"] = analysis.checklist_table(rows)
+        elif view == "protocols":
+            out["protocols: top-1 and training cost per protocol"] = protocol_views.cost_table(rows)
+            out["protocols paired: A - B, top-1 (B: one-shot, or the plain protocol of a "
+                "control)"] = protocol_views.protocol_pairs(rows)
+            pairs = [tuple(p) for p in args.compare] if args.compare else protocol_views.METHOD_PAIRS
+            out["methods within each protocol: A - B, top-1"] = protocol_views.method_pairs(rows,
+                                                                                          pairs)
     return out
 
 

@@ -46,6 +46,7 @@ class Case:
     def __post_init__(self) -> None:
         object.__setattr__(self, "ratio", float(self.ratio))  # 2 and 2.0 are one case, one key
         object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "protocol", canonical_protocol(self.protocol))
 
     @property
     def id(self) -> str:
@@ -78,6 +79,15 @@ class Case:
 
     def __str__(self) -> str:
         return self.id
+
+
+def canonical_protocol(spec: str) -> str:
+    """A protocol with its options, `name` or `name:option=value,...`, options sorted by name so
+    that one experiment has one spelling (and one key)."""
+    name, _, options = str(spec).strip().partition(":")
+    pairs = sorted(p.strip() for p in options.split(",") if p.strip())
+    pairs = [f"{k.strip()}={v.strip()}" if eq else k for k, eq, v in (p.partition("=") for p in pairs)]
+    return f"{name.strip()}:{','.join(pairs)}" if pairs else name.strip()
 
 
 def coordinates() -> tuple[str, ...]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Iterable
 
 import pytest
 
-from bench.harness.case import Case
+from bench.harness.case import DEFAULT_PROTOCOL, Case, canonical_protocol
 from bench.methods import discover
 
 DEFAULT_RATIOS = (1, 2, 4, 8, 16, 32)
 DEFAULT_SEEDS = (0, 1, 2)
+PROTOCOLS_VARIABLE = "BENCH_PROTOCOLS"  # set by --bench-protocol (';'-separated)
 
 
 def method_names(folder: str | None = None) -> list[str]:
@@ -33,5 +35,28 @@ def cases(
     `fixed` sets the other Case fields (recipes, pretrain_seed...) for all of them."""
     names = list(methods) if methods is not None else method_names()
     grid = itertools.product(names, datasets, archs, ratios, seeds)
-    return [pytest.param(c, id=c.id, marks=list(marks))
-            for c in (Case(m, d, a, r, s, **fixed) for m, d, a, r, s in grid)]
+    made = under_protocols([Case(m, d, a, r, s, **fixed) for m, d, a, r, s in grid])
+    return [pytest.param(c, id=c.id, marks=list(marks)) for c in made]
+
+
+def chosen_protocols() -> list[str]:
+    """The protocols named with --bench-protocol (empty: the suites' own)."""
+    return [canonical_protocol(p) for p in os.environ.get(PROTOCOLS_VARIABLE, "").split(";") if p]
+
+
+def under_protocols(cases: list[Case], protocols: list[str] | None = None) -> list[Case]:
+    """`cases` under the named protocols: a one-shot case becomes one case per protocol, a case
+    that names another protocol stays only if that protocol (or its name) is named."""
+    protocols = chosen_protocols() if protocols is None else protocols
+    if not protocols:
+        return cases
+    out: dict[str, Case] = {}
+    for case in cases:
+        if case.protocol == DEFAULT_PROTOCOL:
+            variants = [dataclasses.replace(case, protocol=p) for p in protocols]
+        else:
+            named = case.protocol in protocols or case.protocol.partition(":")[0] in protocols
+            variants = [case] if named else []
+        for variant in variants:
+            out.setdefault(variant.key, variant)
+    return list(out.values())

@@ -5,13 +5,26 @@ from __future__ import annotations
 from bench.harness import row as rows
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
-from bench.harness.protocols import PROTOCOLS
+from bench.harness.protocols import resolve
+from bench.harness.protocols.registry import Protocol
 from bench.harness.steps import CaseRun
 
 
 def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     """Run `case`, filling `row` as it goes (so a failure keeps what was learnt), and return it."""
-    row.update(rows.identity(case))
-    protocol = PROTOCOLS.get(case.protocol)
-    protocol(CaseRun(case, env, row))
+    protocol, run = prepare(case, env, row)
+    protocol(run)
     return row
+
+
+def prepare(case: Case, env: BenchEnv, row: dict) -> tuple[Protocol, CaseRun]:
+    """The case's protocol and its CaseRun, the options resolved into the row (a bad protocol
+    name or option fails here, before any work)."""
+    row.update(rows.identity(case))
+    protocol, options = resolve(case.protocol)
+    run = CaseRun(case, env, row)
+    row["protocol_options"] = "{}"
+    for name, value in options.items():
+        run.set_option(name, value)
+    row["control"] = options.get("control") or None
+    return protocol, run

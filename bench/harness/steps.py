@@ -5,16 +5,18 @@ failure keeps what was learnt and every training phase leaves its epochs and its
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from bench import data
-from bench.context import build_context
+from bench.context import build_context, keep_fraction, prunable_parameters
 from bench.data.loaders import calibration_batch, make_loader
 from bench.errors import BenchError
-from bench.harness import measure, timing
+from bench.harness import controls, measure, timing
 from bench.harness import row as rows
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
@@ -22,6 +24,7 @@ from bench.masks import apply, enforcer, masks_hold, validate
 from bench.training import recipes
 from bench.training.loop import train
 from bench.training.recipes import Recipe
+from bench.training.trainer import initial_model
 from bench.training.zoo import PretrainedSpec
 
 
@@ -31,6 +34,10 @@ class MethodChangedModelError(BenchError, RuntimeError):
 
 class UnsupportedKindError(BenchError, NotImplementedError):
     """A method of a KIND that this version of the bench cannot run."""
+
+
+class RevivedWeightsError(BenchError, ValueError):
+    """A method kept weights that the current masks (ctx.masks) had already pruned."""
 
 
 class CaseRun:
@@ -59,6 +66,15 @@ class CaseRun:
         self.masks: dict[str, torch.Tensor] = {}
         row.update(epochs=[], train_steps=0, train_examples=0, prune_seconds=0.0)
         row.update(dict.fromkeys(timing.COLUMNS, 0.0))  # seconds per phase (bench.harness.timing)
+        row.update(pretrain_steps=0, prune_steps=0, resumed_rounds=0)
+        self.options: dict = {}  # the protocol's options, resolved (set by run_case)
+        self._train_sets = {self.finetune_recipe.augment: self.train_set}
+        self._enforce: Callable[[], None] = _nothing
+
+    def set_option(self, name: str, value: object) -> None:
+        """Resolve a protocol option (e.g. a default that depends on the data); the row keeps it."""
+        self.options[name] = value
+        self.row["protocol_options"] = json.dumps(self.options, sort_keys=True)
 
     # -- weights --------------------------------------------------------------------------------
     def load(self, weights: str = "trained", step: int | None = None) -> nn.Module:
@@ -79,6 +95,10 @@ class CaseRun:
         else:
             raise ValueError(f"unknown weights {weights!r}: trained, initial or checkpoint")
         self.model = model.to(self.env.device)
+        full = self.pretrain_recipe.epochs * self.steps_per_epoch(self.pretrain_recipe)
+        used = {"trained": full, "checkpoint": int(step or 0)}
+        self.row["pretrain_steps"] = max(self.row["pretrain_steps"], used.get(weights, 0))
+        self._enforce = enforcer(self.model, self.masks) if self.masks else _nothing
         if self.spec.key not in self.env.dense:
             reference = self.model if weights == "trained" else pretrained.build().to(self.env.device)
             self.env.dense[self.spec.key] = timing.add_seconds(self.row, measure.dense_figures(
@@ -90,34 +110,94 @@ class CaseRun:
         """Reset the surviving weights to earlier ones (the masks stay)."""
         masks = self.masks
         self.load(weights, step)
+        self._set_masks(masks)
+
+    def reinitialise(self) -> None:
+        """Replace every weight by a fresh random initialisation (another seed than pretraining's,
+        one per case seed), then re-apply the masks: the reinitialisation control."""
+        seed = controls.reinit_seed(self.case.seed, self.case.pretrain_seed)
+        fresh = initial_model(self.case.dataset, self.case.arch, seed).to(self.env.device)
+        self.model.load_state_dict(fresh.state_dict())
+        self._set_masks(self.masks)
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """The model's weights and the current masks, as one flat state dict (for the cache)."""
+        state = {f"model/{k}": v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        return state | {f"mask/{k}": m.cpu() for k, m in self.masks.items()}
+
+    def restore(self, state: dict[str, torch.Tensor]) -> None:
+        """Put back a snapshot's weights and masks."""
+        weights = {k[6:]: v for k, v in state.items() if k.startswith("model/")}
+        self.model.load_state_dict(weights)
+        self._set_masks({k[5:]: v.to(self.env.device) for k, v in state.items()
+                         if k.startswith("mask/")})
+
+    def _set_masks(self, masks: dict[str, torch.Tensor]) -> None:
         self.masks = masks
         apply(self.model, masks)
+        self._enforce = enforcer(self.model, masks) if masks else _nothing
 
     # -- pruning --------------------------------------------------------------------------------
-    def prune(self, ratio: float) -> dict[str, torch.Tensor]:
+    def prune(self, ratio: float, control: str = "") -> dict[str, torch.Tensor]:
         """Ask the method for masks reaching `ratio` given the current masks; pruned weights stay
-        pruned. The masks are validated and applied; the method's time is recorded."""
+        pruned. The masks are validated and applied; the method's time is recorded. `control`
+        'invert' keeps the lowest-ranked weights instead, 'shuffle' permutes the resulting masks
+        within each layer (Frankle et al. 2021)."""
         case, model = self.case, self.model
         started = time.perf_counter()
         torch.manual_seed(case.seed)
         batch = calibration_batch(self.train_set, case.calibration_size, case.seed)
-        ctx = build_context(model, ratio, batch, case.seed, case.include_classifier,
+        prunable = prunable_parameters(model, case.include_classifier)
+        self.row["keep_fraction"] = target = keep_fraction(model, prunable, ratio)
+        ask = ratio
+        if control == "invert":  # the method keeps alive - target; the rest of the alive is kept
+            alive = self._alive(prunable)
+            if alive - target <= 1e-12:
+                return self.masks
+            ask = self.ratio_for(alive - target)
+        ctx = build_context(model, ask, batch, case.seed, case.include_classifier,
                             masks=self.masks or None)
-        self.row["keep_fraction"] = ctx.keep_fraction
         before = {k: v.detach().clone() for k, v in model.state_dict().items()}
         start = time.perf_counter()
-        masks = self.method.prune(model, ratio, ctx)
+        masks = self.method.prune(model, ask, ctx)
         self.row["prune_seconds"] += time.perf_counter() - start
+        self.row["prune_steps"] += 1
         _check_untouched(model, before, case.method)
-        validate(masks, model, case.method, self.method.attributes.get("ALLOW_EMPTY_LAYERS", False))
+        allow_empty = self.method.attributes.get("ALLOW_EMPTY_LAYERS", False)
+        validate(masks, model, case.method, allow_empty)
         masks = {k: v.to(self.env.device) for k, v in masks.items()}
+        _check_not_revived(masks, ctx.masks, case.method)
+        if control == "invert":
+            masks = {n: ctx.masks[n] & ~masks[n] if n in masks else torch.zeros_like(ctx.masks[n])
+                     for n in ctx.prunable}
+            validate(masks, model, case.method, allow_empty)
         for name, old in self.masks.items():
             masks[name] = masks[name] & old if name in masks else old
-        self.masks = masks
-        apply(model, masks)
+        if control == "shuffle":
+            masks = controls.shuffled(masks, case.seed)
+        self._set_masks(masks)
         model.zero_grad(set_to_none=True)
         self.row["seconds_prune"] += time.perf_counter() - started
         return masks
+
+    def _alive(self, prunable: dict[str, torch.Tensor]) -> float:
+        """Fraction of the prunable weights that the current masks keep."""
+        kept = sum(int(self.masks[n].sum()) if n in self.masks else p.numel()
+                   for n, p in prunable.items())
+        return kept / sum(p.numel() for p in prunable.values())
+
+    def keep_for(self, ratio: float) -> float:
+        """Fraction of the prunable weights kept at whole-model compression `ratio`."""
+        return keep_fraction(self.model, prunable_parameters(self.model,
+                                                             self.case.include_classifier), ratio)
+
+    def ratio_for(self, keep: float) -> float:
+        """The whole-model compression at which a fraction `keep` of the prunable weights stays
+        (the inverse of keep_for)."""
+        prunable = prunable_parameters(self.model, self.case.include_classifier)
+        total = sum(p.numel() for p in self.model.parameters())
+        size = sum(p.numel() for p in prunable.values())
+        return total / (total - size + keep * size)
 
     @property
     def pruned(self) -> bool:
@@ -125,16 +205,41 @@ class CaseRun:
         return not all(bool(m.all()) for m in self.masks.values())
 
     # -- training -------------------------------------------------------------------------------
-    def train(self, recipe: Recipe, phase: str, round_: int = 0) -> None:
-        """Train the model with `recipe`, keeping pruned weights at zero; epochs and cost recorded."""
-        loader = make_loader(self.train_set, recipe.batch_size, shuffle=True, seed=self.case.seed)
+    def train(self, recipe: Recipe, phase: str, round_: int = 0, start_step: int = 0,
+              every_step: Callable[[int], None] | None = None) -> None:
+        """Train the model with `recipe` (from its step `start_step`), keeping pruned weights at
+        zero; `every_step(n)` runs after the n-th step of the recipe (the masks it sets are kept
+        from then on). Epochs and cost recorded."""
+        split = self._train_set(recipe.augment)
+        loader = make_loader(split, recipe.batch_size, shuffle=True, seed=self.case.seed)
+        done = [start_step]
+
+        def after_step() -> None:
+            self._enforce()
+            done[0] += 1
+            if every_step is not None:
+                every_step(done[0])
+
         with timing.phase(self.row, "train"):
-            logs = train(self.model, loader, recipe, device=self.env.device,
-                         after_step=enforcer(self.model, self.masks) if self.masks else None,
-                         seed=self.case.seed)
+            logs = train(self.model, loader, recipe, device=self.env.device, after_step=after_step,
+                         seed=self.case.seed, start_step=start_step)
         self.row["epochs"] += rows.epoch_entries(logs, phase, round_)
-        self.row["train_steps"] += recipe.epochs * len(loader)
-        self.row["train_examples"] += recipe.epochs * len(self.train_set)
+        per_epoch = len(loader)
+        skipped = (start_step // per_epoch) * len(split) + min(
+            (start_step % per_epoch) * recipe.batch_size, len(split))
+        self.row["train_steps"] += recipe.epochs * per_epoch - start_step
+        self.row["train_examples"] += recipe.epochs * len(split) - skipped
+
+    def steps_per_epoch(self, recipe: Recipe) -> int:
+        """Optimizer steps in one epoch of `recipe` on this case's training split."""
+        return -(-len(self.train_set) // recipe.batch_size)
+
+    def _train_set(self, augment: bool):
+        """The training split as `augment` asks (pretraining and finetuning recipes may differ)."""
+        if augment not in self._train_sets:
+            self._train_sets[augment] = data.load(self.case.dataset, self.env.zoo.data_root,
+                                                  augment=augment)[0]
+        return self._train_sets[augment]
 
     # -- measuring ------------------------------------------------------------------------------
     def measure(self) -> None:
@@ -148,6 +253,22 @@ class CaseRun:
             with timing.phase(row, "latency"):
                 row.update(measure.latencies(env.dense_model(self.pretrained), self.model,
                                              self.ds.input_shape, self.ds.eval_batch_size, env.parallel))
+
+
+def _nothing() -> None:
+    """No mask to enforce."""
+
+
+def _check_not_revived(masks: dict[str, torch.Tensor], current: dict[str, torch.Tensor],
+                       method: str) -> None:
+    """Fail if the method keeps a weight that the current masks have pruned: the case would end
+    below its target, and iterative protocols would silently lose weights."""
+    for name, mask in masks.items():
+        if name in current and bool((mask & ~current[name]).any()):
+            raise RevivedWeightsError(
+                f"method {method!r} keeps weights of {name!r} that ctx.masks already prunes; "
+                "select among the weights still kept, e.g. score them with bench.scores, or set "
+                "scores.masked_fill(~ctx.masks[name], -inf) before bench.select")
 
 
 def _check_untouched(model: nn.Module, before: dict, method: str) -> None:

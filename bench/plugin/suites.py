@@ -1,12 +1,16 @@
-"""Named suites: `@pytest.mark.bench_suite("name")` cases run only when --bench-suite selects them."""
+"""Named suites: `@pytest.mark.bench_suite("name")` cases run only when --bench-suite selects them;
+--bench-protocol runs a suite's cases under other protocols."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
+from bench.harness.grid import PROTOCOLS_VARIABLE
+from bench.harness.protocols import PROTOCOLS, split
 from bench.suggest import unknown
 
 DEFAULT_SUITE = "default"
@@ -18,6 +22,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--bench-suite", action="append", default=None, metavar="NAME",
         help="run the named suite(s) in suites/ (repeatable; 'all' for every suite; "
              f"default: {DEFAULT_SUITE})")
+    parser.getgroup("bench").addoption(
+        "--bench-protocol", action="append", default=None, metavar="NAME",
+        help="run the suites' one-shot cases under protocol NAME instead, e.g. imp or "
+             "imp:rewind=lr (repeatable: once per protocol; cases that name another protocol "
+             "run only if it is named). Protocols: " + ", ".join(PROTOCOLS.names()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,6 +36,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in chosen:
         if name not in valid:
             raise pytest.UsageError(unknown("--bench-suite", name, valid))
+    protocols = config.getoption("bench_protocol") or []
+    for spec in protocols:
+        if split(spec)[0] not in PROTOCOLS:
+            raise pytest.UsageError(unknown("--bench-protocol", spec, PROTOCOLS.names()))
+    # read by bench.harness.grid.cases when the suite modules are collected (workers included)
+    os.environ[PROTOCOLS_VARIABLE] = ";".join(protocols)
 
 
 def suite_names(config: pytest.Config) -> set[str]:

@@ -58,6 +58,10 @@ RESULT_COLUMNS = {
     # long grids (issue 15): seconds per phase of the case (bench/harness/timing.py)
     "seconds_pretrain": "DOUBLE", "seconds_prune": "DOUBLE", "seconds_train": "DOUBLE",
     "seconds_eval": "DOUBLE", "seconds_count": "DOUBLE", "seconds_latency": "DOUBLE",
+    # protocols (issue 13): resolved options, sanity control, pretraining used, pruning calls,
+    # rounds taken from the trajectory cache
+    "protocol_options": "JSON", "control": "VARCHAR", "pretrain_steps": "BIGINT",
+    "prune_steps": "INTEGER", "resumed_rounds": "INTEGER",
 }
 
 LAYER_COLUMNS = {

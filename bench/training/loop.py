@@ -63,9 +63,12 @@ def train(
     device: torch.device | str = "cpu",
     after_step: Callable[[], None] | None = None,
     seed: int = 0,
+    start_step: int = 0,
 ) -> list[EpochLog]:
     """Train `model` in place with `recipe`; `after_step` runs after every optimizer step
-    (mask enforcement hooks in there). Returns one log per epoch."""
+    (mask enforcement hooks in there). Returns one log per epoch. With `start_step`, the run
+    resumes the recipe there: the first `start_step` steps (their batches and their part of the
+    schedule) are skipped, as when rewinding to a checkpoint of pretraining."""
     torch.manual_seed(seed)  # dropout and any other randomness inside the model
     model.to(device).train()
     optimizer = make_optimizer(model, recipe)
@@ -74,10 +77,16 @@ def train(
     total = recipe.epochs * steps_per_epoch
     step, logs = 0, []
     for epoch in range(recipe.epochs):
+        if step + steps_per_epoch <= start_step:  # a whole epoch before the start: not drawn
+            step += steps_per_epoch
+            continue
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), dtype=torch.long, device=device)
         seen = 0
         for x, y in loader:
+            if step < start_step:
+                step += 1
+                continue
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             lr = recipe.lr * lr_factor(recipe, step, total, steps_per_epoch)
             for group in optimizer.param_groups:

@@ -1,0 +1,18 @@
+"""The one-shot protocol (ShrinkBench): prune the pretrained model once, finetune, measure."""
+
+from __future__ import annotations
+
+from bench.harness.case import DEFAULT_PROTOCOL
+from bench.harness.protocols.registry import control, protocol
+from bench.harness.steps import CaseRun
+
+
+@protocol(DEFAULT_PROTOCOL, {"control": control("shuffle", "invert")})
+def oneshot(run: CaseRun) -> None:
+    """Prune the pretrained model once, finetune with the case's recipe, measure (ShrinkBench).
+    Nothing pruned (ratio 1): the dense model is measured as it is."""
+    run.load("trained")
+    run.prune(run.case.ratio, control=run.options.get("control", ""))
+    if run.pruned:
+        run.train(run.finetune_recipe, phase="finetune")
+    run.measure()

@@ -1,0 +1,37 @@
+"""Every shipped method runs under every protocol (digits, the MLP, tiny recipes), from the
+registries, so a new method file or a new protocol is covered with no edit here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.harness.case import Case
+from bench.harness.checks import assert_sound
+from bench.harness.env import BenchEnv
+from bench.harness.protocols import PROTOCOLS
+from bench.harness.run import run_case
+from bench.methods import discover
+from bench.training.zoo import Zoo
+
+REPO = Path(__file__).resolve().parents[1]
+METHODS = sorted(discover(REPO / "methods"))
+TINY = {"pretrain": "pretrain-small-fast", "finetune": "finetune-small-fast"}
+
+
+@pytest.fixture(scope="module")
+def env(shared_cache):
+    return BenchEnv(zoo=Zoo(shared_cache), methods_dir=str(REPO / "methods"),
+                    measure_latency=False)
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS.names()))
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_runs_under_every_protocol(method, protocol, env):
+    case = Case(method, "digits", "mlp", 3, 0, protocol=protocol, **TINY)
+    row = run_case(case, env, {})
+    assert_sound(case, row)
+    assert row["protocol"] == protocol and row["prune_steps"] >= 1
+    assert row["train_steps"] > 0 and row["train_examples"] >= row["train_steps"]
+    assert {e["phase"] for e in row["epochs"]}, "every training phase leaves its epochs"
