@@ -51,13 +51,37 @@ def model_figures(model: nn.Module, test_loader, device, masks: dict, dense: dic
     }
 
 
-def latencies(dense: nn.Module, pruned: nn.Module, input_shape, batch_size: int,
-              parallel: bool) -> dict:
+def latencies(dense: nn.Module, pruned: nn.Module, input_shape, parallel: bool,
+              backend: str = "dense-masked", batches: tuple[int, ...] | None = None) -> dict:
     """Latency of the dense and the pruned model, timed alternately so that both see the same
-    load, at batch 1 and at `batch_size` (`latency[_dense][_batch]_*` fields), and the speedups."""
-    out = {"latency_batch_size": batch_size, "latency_parallel": parallel}
-    for batch, suffix in ((1, ""), (batch_size, "_batch")):
+    load, over a sweep of batch sizes (1, 32, 256 on CPU): batch 1 into `latency[_dense]_*`, the
+    largest batch into `latency[_dense]_batch_*`, every batch into `latency_sweep`; the speedups,
+    and the dtype, threads and backend that ran."""
+    device = next(pruned.parameters()).device
+    batches = batches or latency_metric.sweep_batches(device)
+    out = {"latency_batch_size": max(batches), "latency_parallel": parallel,
+           "latency_dtype": str(next(pruned.parameters()).dtype).removeprefix("torch."),
+           "latency_threads": torch.get_num_threads(), "latency_backend": backend}
+    sweep = []
+    for batch in batches:
         d, p = latency_metric.measure_alternating([dense, pruned], input_shape, batch, parallel)
-        out |= (latency_metric.figures(d, f"latency_dense{suffix}")
-                | latency_metric.figures(p, f"latency{suffix}"))
+        sweep.append({"batch": batch, "dense_ms": d.median_ms, "dense_iqr_ms": d.iqr_ms,
+                      "ms": p.median_ms, "iqr_ms": p.iqr_ms, "speedup": d.median_ms / p.median_ms})
+        for suffix, wanted in (("", 1), ("_batch", max(batches))):
+            if batch == wanted:
+                out |= (latency_metric.figures(d, f"latency_dense{suffix}")
+                        | latency_metric.figures(p, f"latency{suffix}"))
+    out["latency_sweep"] = sweep
     return out | latency_metric.speedups(out)
+
+
+def realisation(row: dict) -> dict:
+    """Measured over theoretical speedup, at batch 1 and at the largest batch (1: all of the
+    promised speedup was delivered; below 1: part of it was lost)."""
+    theory = row.get("speedup_theoretical")
+    out = {}
+    for suffix in ("", "_batch"):
+        measured = row.get(f"speedup_measured{suffix}")
+        if measured and theory:
+            out[f"realisation_gap{suffix}"] = measured / theory
+    return out

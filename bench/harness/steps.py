@@ -10,15 +10,19 @@ import time
 import torch
 from torch import nn
 
-from bench import data
-from bench.context import build_context
+from bench import data, nm
+from bench.context import build_context, keep_fraction, prunable_parameters
 from bench.data.loaders import calibration_batch, make_loader
 from bench.errors import BenchError
-from bench.harness import measure
+from bench.harness import measure, targets
 from bench.harness import row as rows
 from bench.harness.case import Case
+from bench.harness.channels import prune_channels
 from bench.harness.env import BenchEnv
 from bench.masks import apply, enforcer, masks_hold, validate
+from bench.metrics import semistructured
+from bench.metrics.profile import profile
+from bench.structured.search import COMPRESSION_TOLERANCE, channel_counts
 from bench.training import recipes
 from bench.training.loop import train
 from bench.training.recipes import Recipe
@@ -30,7 +34,7 @@ class MethodChangedModelError(BenchError, RuntimeError):
 
 
 class UnsupportedKindError(BenchError, NotImplementedError):
-    """A method of a KIND that this version of the bench cannot run."""
+    """A step that a method of this KIND cannot take (e.g. rewinding physically removed channels)."""
 
 
 class CaseRun:
@@ -41,10 +45,13 @@ class CaseRun:
         found = env.methods().get(case.method)
         row["method_hash"] = found.source_hash if found else None  # recorded even if it is broken
         self.method = env.method(case.method)
-        if self.method.kind == "channel":
-            raise UnsupportedKindError(
-                f"method {case.method!r} declares KIND = 'channel': physical channel removal is not "
-                "built yet; return masks of whole channels with KIND = 'unstructured' meanwhile")
+        row["method_kind"] = self.method.kind
+        if self.method.kind == "nm":
+            self.nm = (self.method.attributes.get("N", 2), self.method.attributes.get("M", 4))
+            nm.check_pattern(*self.nm)
+            row["nm_pattern"] = f"{self.nm[0]}:{self.nm[1]}"
+        self.removed_channels = False  # set once a channel step removed some channel
+        self.channels_dense: dict[str, tuple[int, int]] = {}
         self.ds = data.get(case.dataset)
         pre_name = case.pretrain or self.ds.pretrain_recipe_for(case.arch)
         ft_name = case.finetune or self.ds.finetune_recipe
@@ -77,6 +84,7 @@ class CaseRun:
         else:
             raise ValueError(f"unknown weights {weights!r}: trained, initial or checkpoint")
         self.model = model.to(self.env.device)
+        self.channels_dense = self.channels_dense or channel_counts(self.model)
         if self.spec.key not in self.env.dense:
             reference = self.model if weights == "trained" else pretrained.build().to(self.env.device)
             self.env.dense[self.spec.key] = measure.dense_figures(reference, self.test_loader,
@@ -86,6 +94,10 @@ class CaseRun:
 
     def rewind(self, weights: str = "checkpoint", step: int | None = None) -> None:
         """Reset the surviving weights to earlier ones (the masks stay)."""
+        if self.removed_channels:
+            raise UnsupportedKindError(
+                f"method {self.case.method!r} removed channels physically: its weights cannot be "
+                "rewound to a dense checkpoint; use a protocol without rewinding (oneshot, scratch)")
         masks = self.masks
         self.load(weights, step)
         self.masks = masks
@@ -94,31 +106,67 @@ class CaseRun:
     # -- pruning --------------------------------------------------------------------------------
     def prune(self, ratio: float) -> dict[str, torch.Tensor]:
         """Ask the method for masks reaching `ratio` given the current masks; pruned weights stay
-        pruned. The masks are validated and applied; the method's time is recorded."""
-        case, model = self.case, self.model
+        pruned. The masks are validated and applied; the method's time is recorded. A channel
+        method's channels are removed physically instead (the model is replaced, masks stay {})."""
+        case = self.case
         torch.manual_seed(case.seed)
         batch = calibration_batch(self.train_set, case.calibration_size, case.seed)
+        if self.method.kind == "channel":
+            self.model = prune_channels(self, ratio, batch, _check_untouched)
+            return self.masks
+        search = self._masks_for_macs if case.target == "macs" else self._masks
+        masks = search(ratio, batch)
+        self.row["keep_fraction"] = self._keep_fraction
+        masks = {k: v.to(self.env.device) for k, v in masks.items()}
+        for name, old in self.masks.items():
+            masks[name] = masks[name] & old if name in masks else old
+        self.masks = masks
+        apply(self.model, masks)
+        self.model.zero_grad(set_to_none=True)
+        return masks
+
+    def _masks(self, ratio: float, batch) -> dict[str, torch.Tensor]:
+        """The method's masks at compression `ratio` (in parameters), validated."""
+        case, model = self.case, self.model
         ctx = build_context(model, ratio, batch, case.seed, case.include_classifier,
-                            masks=self.masks or None)
-        self.row["keep_fraction"] = ctx.keep_fraction
+                            masks=self.masks or None, unit=case.target)
+        self._keep_fraction = ctx.keep_fraction
         before = {k: v.detach().clone() for k, v in model.state_dict().items()}
         start = time.perf_counter()
         masks = self.method.prune(model, ratio, ctx)
         self.row["prune_seconds"] += time.perf_counter() - start
         _check_untouched(model, before, case.method)
         validate(masks, model, case.method, self.method.attributes.get("ALLOW_EMPTY_LAYERS", False))
-        masks = {k: v.to(self.env.device) for k, v in masks.items()}
-        for name, old in self.masks.items():
-            masks[name] = masks[name] & old if name in masks else old
-        self.masks = masks
-        apply(model, masks)
-        model.zero_grad(set_to_none=True)
+        if self.method.kind == "nm":
+            nm.validate(masks, *self.nm, case.method)
+        return masks
+
+    def _masks_for_macs(self, ratio: float, batch) -> dict[str, torch.Tensor]:
+        """Masks with `ratio` x fewer nonzero MACs than the dense model: the compression asked of
+        the method is searched (bench.harness.targets)."""
+        prof = profile(self.model, batch[0][:1].to(self.env.device))
+        dense = self.env.dense[self.spec.key]
+        old = self.masks
+
+        def macs_of(masks: dict) -> float:
+            combined = {k: (v.to(self.env.device) & old[k]) if k in old else v.to(self.env.device)
+                        for k, v in masks.items()}
+            return targets.mask_macs(prof.layers, {**old, **combined}, prof.macs_other)
+
+        prunable = prunable_parameters(self.model, self.case.include_classifier)
+        total = sum(p.numel() for p in self.model.parameters())
+        fixed = total - sum(p.numel() for p in prunable.values())
+        highest = total / max(fixed, 1) * (1 - 1e-6)
+        masks, asked, reached = targets.search(lambda c: self._masks(c, batch), macs_of,
+                                               dense["macs_dense"], ratio, highest)
+        self._keep_fraction = keep_fraction(self.model, prunable, asked)
+        self.row.update(target_achieved=reached, target_tolerance=COMPRESSION_TOLERANCE)
         return masks
 
     @property
     def pruned(self) -> bool:
         """True when some weight is pruned."""
-        return not all(bool(m.all()) for m in self.masks.values())
+        return self.removed_channels or not all(bool(m.all()) for m in self.masks.values())
 
     # -- training -------------------------------------------------------------------------------
     def train(self, recipe: Recipe, phase: str, round_: int = 0) -> None:
@@ -138,10 +186,17 @@ class CaseRun:
         row["pruned_weights_zero"] = masks_hold(self.model, self.masks)
         row.update(measure.model_figures(self.model, self.test_loader, env.device, self.masks,
                                          env.dense[self.spec.key]))
+        rows.add_channels(row["layers"], channel_counts(self.model), self.channels_dense)
         row["latency_parallel"] = env.parallel
         if env.measure_latency:
-            row.update(measure.latencies(env.dense_model(self.pretrained), self.model,
-                                         self.ds.input_shape, self.ds.eval_batch_size, env.parallel))
+            backend = "dense" if self.method.kind == "channel" else "dense-masked"
+            dense = env.dense_model(self.pretrained)
+            row.update(measure.latencies(dense, self.model, self.ds.input_shape, env.parallel,
+                                         backend))
+            row.update(measure.realisation(row))
+            if self.method.kind == "nm":
+                row.update(semistructured.latencies(dense, self.model, self.ds.input_shape,
+                                                    env.parallel))
 
 
 def _check_untouched(model: nn.Module, before: dict, method: str) -> None:

@@ -56,7 +56,8 @@ def measure(model: nn.Module, input_shape: tuple[int, ...], batch_size: int = 1,
 def measure_alternating(models: Sequence[nn.Module], input_shape: tuple[int, ...],
                         batch_size: int = 1, parallel: bool = False,
                         min_run_time: float = MIN_RUN_TIME,
-                        max_run_time: float = MAX_RUN_TIME) -> list[Latency]:
+                        max_run_time: float = MAX_RUN_TIME,
+                        dtype: torch.dtype = torch.float32) -> list[Latency]:
     """Time several models sample by sample in turn (A, B, A, B, ...), so that a change of load
     on the machine affects each alike and their ratio stays fair. Budgets are per model."""
     if batch_size < 1:
@@ -64,7 +65,7 @@ def measure_alternating(models: Sequence[nn.Module], input_shape: tuple[int, ...
     device = next(models[0].parameters()).device
     threads = torch.get_num_threads()
     modes = [m.training for m in models]
-    x = torch.zeros(batch_size, *input_shape, device=device)
+    x = torch.zeros(batch_size, *input_shape, device=device, dtype=dtype)
     try:
         timers, per_run = [], []
         for model in models:
@@ -103,6 +104,14 @@ def figures(lat: Latency, prefix: str) -> dict:
     """Row fields of one figure: `<prefix>_ms`, `<prefix>_iqr_ms`, `<prefix>_runs`."""
     return {f"{prefix}_ms": lat.median_ms, f"{prefix}_iqr_ms": lat.iqr_ms,
             f"{prefix}_runs": lat.runs}
+
+
+SWEEP = {"cpu": (1, 32, 256), "cuda": (1, 256, 1024)}  # batch sizes timed, by device type
+
+
+def sweep_batches(device: str | torch.device) -> tuple[int, ...]:
+    """The batch sizes of the latency sweep on `device` (the last is the headline batch figure)."""
+    return SWEEP.get(torch.device(device).type, SWEEP["cpu"])
 
 
 def speedups(row: dict) -> dict:
