@@ -42,9 +42,13 @@ def following_norms(ctx: PruneContext) -> dict[str, nn.Module]:
     handles = [modules[m].register_forward_hook(
         lambda _mod, _inp, out, name=n: by_output.__setitem__(id(out), name))
         for m, n in layers.items()]
-    handles += [m.register_forward_pre_hook(
-        lambda mod, inp: found.setdefault(by_output[id(inp[0])], mod) if id(inp[0]) in by_output
-        else None) for m in ctx.model.modules() if isinstance(m, NORM_TYPES)]
+
+    def reads(norm: nn.Module, inputs: tuple) -> None:  # a pre-hook must return None
+        if id(inputs[0]) in by_output:
+            found.setdefault(by_output[id(inputs[0])], norm)
+
+    handles += [m.register_forward_pre_hook(reads) for m in ctx.model.modules()
+                if isinstance(m, NORM_TYPES)]
     was_training = ctx.model.training
     ctx.model.eval()
     try:
