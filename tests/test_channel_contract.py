@@ -3,19 +3,21 @@ from the registry: a channel method dropped into methods/ is tested with no othe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
 from bench import models
 from bench.context import build_context
+from bench.methods import discover
 from bench.metrics.profile import profile
 from bench.metrics.size import count_params
-from bench.methods import discover
 from bench.structured.search import prune_to_target
 from bench.structured.select import validate_scores
-from test_method_contract import REPO
 
+REPO = Path(__file__).resolve().parents[1]
 METHODS = {n: m for n, m in discover(REPO / "methods").items() if m.ok and m.kind == "channel"}
 SHAPE = (3, 8, 8)
 

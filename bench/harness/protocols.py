@@ -28,3 +28,16 @@ def oneshot(run: CaseRun) -> None:
     if run.pruned:
         run.train(run.finetune_recipe, phase="finetune")
     run.measure()
+
+
+@protocol("scratch")
+def scratch(run: CaseRun) -> None:
+    """Liu et al.'s control ("Rethinking the Value of Network Pruning", ICLR 2019): prune the
+    pretrained model as oneshot does, then train the pruned architecture (its widths, or its
+    masks) from a fresh initialisation with the pretraining recipe, the dense model's budget."""
+    run.load("trained")
+    run.prune(run.case.ratio)
+    if run.pruned:
+        run.reinitialise()
+        run.train(run.pretrain_recipe, phase="scratch")
+    run.measure()

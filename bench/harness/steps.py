@@ -103,6 +103,20 @@ class CaseRun:
         self.masks = masks
         apply(self.model, masks)
 
+    def reinitialise(self) -> None:
+        """Fresh random weights for the model as it stands (its pruned widths kept, its masks
+        reapplied), seeded by the case: PyTorch's default initialisation of every layer, then
+        the architecture's own rule where it has one (`reset_weights`). Liu et al.'s control:
+        the pruned architecture trained from scratch."""
+        torch.manual_seed(self.case.seed)
+        for module in self.model.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        if hasattr(self.model, "reset_weights"):
+            self.model.reset_weights()
+        apply(self.model, self.masks)
+        self.row["reinitialised"] = True
+
     # -- pruning --------------------------------------------------------------------------------
     def prune(self, ratio: float) -> dict[str, torch.Tensor]:
         """Ask the method for masks reaching `ratio` given the current masks; pruned weights stay

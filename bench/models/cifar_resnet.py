@@ -72,6 +72,10 @@ class CifarResNet(nn.Module):
                 planes = width
         self.layers = nn.Sequential(*blocks)
         self.fc = nn.Linear(64, num_classes)
+        self.reset_weights()
+
+    def reset_weights(self) -> None:
+        """He et al.'s initialisation of the conv and linear weights (whatever their widths)."""
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight)

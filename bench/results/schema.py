@@ -56,7 +56,7 @@ RESULT_COLUMNS = {
     "latency_dtype": "VARCHAR", "latency_threads": "INTEGER", "latency_backend": "VARCHAR",
     "latency_sweep": "JSON", "realisation_gap": "DOUBLE", "realisation_gap_batch": "DOUBLE",
     "latency_semistructured_ms": "DOUBLE", "speedup_semistructured": "DOUBLE",
-    "semistructured_backend": "VARCHAR",
+    "semistructured_backend": "VARCHAR", "reinitialised": "BOOLEAN",
 }
 
 LAYER_COLUMNS = {
