@@ -13,7 +13,12 @@ from bench.errors import InvalidValueError
 from bench.results.schema import passed as passed_rows
 
 X_AXES = {"compression": ("compression", "compression ratio (all params / nonzero)"),
-          "speedup": ("speedup_theoretical", "theoretical speedup (dense MACs / nonzero MACs)")}
+          "speedup": ("speedup_theoretical", "theoretical speedup (dense MACs / nonzero MACs)"),
+          "measured": ("speedup_measured_batch",
+                       "measured speedup (dense / pruned latency, largest batch)")}
+# named sets of x axes: both (the paper's two), speed (theoretical beside measured), all three
+X_SETS = {"both": ["compression", "speedup"], "speed": ["speedup", "measured"],
+          "all": ["compression", "speedup", "measured"]}
 Y_AXES = {"top1": ("top1", "top-1 accuracy (%)"),
           "delta": ("delta_top1", "top-1 change from dense (points)")}
 FORMATS = (".png", ".svg")
@@ -29,12 +34,14 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
     mean over seeds, a band of one std, log2 x; a dashed line marks the dense model."""
     if y not in Y_AXES:
         raise InvalidValueError(f"unknown y {y!r}; choose one of {', '.join(Y_AXES)}")
-    xs = list(X_AXES) if x == "both" else [x]
+    xs = X_SETS.get(x, [x])
     if any(name not in X_AXES for name in xs):
-        raise InvalidValueError(f"unknown x {x!r}; choose one of {', '.join(X_AXES)} or both")
+        raise InvalidValueError(f"unknown x {x!r}; choose one of {', '.join([*X_AXES, *X_SETS])}")
     passed = passed_rows(rows)
     if not passed:
         raise InvalidValueError("no passed cases to plot; check the filters (python -m bench report)")
+    if x in ("all", "speed") and not any(r.get(X_AXES["measured"][0]) for r in passed):
+        xs = [n for n in xs if n != "measured"]  # no latency measured (--bench-no-latency)
     conditions = varying(passed)
     keys = ("dataset", "arch", *conditions, "method", "ratio")
     ycol, ylabel = Y_AXES[y]

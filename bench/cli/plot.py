@@ -16,9 +16,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filters(parser)
     parser.add_argument("-o", "--output", default="results.png", metavar="FILE",
                         help="output file, .png or .svg (default: results.png)")
-    parser.add_argument("--x", choices=["compression", "speedup", "both"], default="both",
-                        help="x axis: compression ratio, theoretical speedup, or a column of each "
-                             "(default: both)")
+    parser.add_argument("--x", choices=["compression", "speedup", "measured", "both", "speed", "all"],
+                        default="all",
+                        help="x axis: compression ratio, theoretical speedup, measured speedup "
+                             "(largest batch); both (compression and theoretical), speed "
+                             "(theoretical beside measured), all (default; measured only where "
+                             "latency was taken)")
     parser.add_argument("--y", choices=["top1", "delta"], default="top1",
                         help="y axis: top-1 accuracy, or its change from the dense model")
 

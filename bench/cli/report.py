@@ -11,6 +11,11 @@ Views (--view):
   first-drop  the first ratio at which each method falls more than one point below dense.
   winners     best method at a fixed compression and at a fixed theoretical speedup.
   checklist   the paper's reporting checklist per method.
+  realisation measured beside theoretical speedup per method and ratio: median and IQR over
+              seeds at batch 1 and the largest batch, the realisation gap (measured /
+              theoretical), backend, device, threads and dtype.
+  winners-measured  best method at a fixed measured speedup, beside the best at the same
+              theoretical speedup (structured and unstructured together).
   all         every view above.
 """
 
@@ -20,13 +25,14 @@ import argparse
 import csv
 import sys
 
-from bench.analysis import aggregate
+from bench.analysis import aggregate, realisation
 from bench.analysis import views as analysis
 from bench.cli._output import print_json
 from bench.cli._select import add_db, add_filters, selected_rows
 
 FORMATS = {"table": "simple", "markdown": "github"}
-VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist")
+VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist", "realisation",
+         "winners-measured")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +113,11 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
                 analysis.winners_table(rows))
         elif view == "checklist":
             out["reporting checklist"] = analysis.checklist_table(rows)
+        elif view == "realisation":
+            out["measured vs theoretical speedup (median, IQR over seeds)"] = (
+                realisation.realisation_table(rows))
+        elif view == "winners-measured":
+            out["best method at a fixed measured speedup"] = realisation.measured_winners_table(rows)
     return out
 
 
