@@ -46,7 +46,8 @@ def test_grid_ids_are_unique_and_every_key_differs():
 def test_report_keys_are_derived_from_the_case_and_stored():
     assert GROUP_KEYS == ("dataset", "arch", "method", "ratio")
     assert set(CONDITION_KEYS) == {"pretrain_recipe", "finetune_recipe", "pretrain_seed",
-                                   "include_classifier", "calibration_size", "protocol"}
+                                   "include_classifier", "calibration_size", "protocol",
+                                   "target", "round_to"}
     assert "method" not in PAIR_KEYS and {"seed", "pretrained_sha256"} <= set(PAIR_KEYS)
     for key in (*GROUP_KEYS, *CONDITION_KEYS, *PAIR_KEYS, "case_key", "case_id"):
         assert key in RESULT_COLUMNS, key

@@ -63,12 +63,13 @@ def test_a_case_times_the_dense_model_against_itself_and_flags_its_speedup():
     from bench.harness import measure
 
     dense = models.build("lenet5", (1, 8, 8), 10).eval()
-    out = measure.latencies(dense, dense, (1, 8, 8), 16, parallel=False)
+    out = measure.latencies(dense, dense, (1, 8, 8), parallel=False, batches=(1, 16))
     assert out["latency_threads"] == latency.THREADS
     assert out["latency_aa"] > 0 and out["latency_aa_batch"] > 0
     reason = out["latency_unstable_reason"] or ""
     assert out["latency_stable"] is ("batch 1:" not in reason)
     assert out["latency_batch_stable"] is ("batch 16:" not in reason)
+    assert [s["batch"] for s in out["latency_sweep"]] == [1, 16] and out["latency_batch_size"] == 16
     if out["latency_stable"]:  # the same model: a stable figure is near 1
         assert 0.7 < out["speedup_measured"] < 1.4
 

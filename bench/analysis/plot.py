@@ -20,7 +20,12 @@ from bench.results.schema import passed as passed_rows
 X_AXES = {"compression": ("compression", "compression ratio (all params / nonzero)"),
           "speedup": ("speedup_theoretical", "theoretical speedup (dense MACs / nonzero MACs)"),
           # protocols (issue 13): what the model cost to train, pretraining included
-          "cost": ("total_steps", "training steps (pretraining + after it)")}
+          "cost": ("total_steps", "training steps (pretraining + after it)"),
+          "measured": ("speedup_measured_batch",
+                       "measured speedup (dense / pruned latency, largest batch)")}
+# named sets of x axes: both (the paper's two), speed (theoretical beside measured), all three
+X_SETS = {"both": ["compression", "speedup"], "speed": ["speedup", "measured"],
+          "all": ["compression", "speedup", "measured"]}
 Y_AXES = {"top1": ("top1", "top-1 accuracy (%)"),
           "delta": ("delta_top1", "top-1 change from dense (points)")}
 FORMATS = (".pdf", ".png", ".svg")
@@ -54,13 +59,18 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
     mean over seeds, a band of one std, log2 x; a dashed line marks the dense model."""
     if y not in Y_AXES:
         raise InvalidValueError(f"unknown y {y!r}; choose one of {', '.join(Y_AXES)}")
-    xs = ["compression", "speedup"] if x == "both" else [x]
+    xs = X_SETS.get(x, [x])
     if any(name not in X_AXES for name in xs):
-        raise InvalidValueError(f"unknown x {x!r}; choose one of {', '.join(X_AXES)} or both")
-    passed = [r | {"total_steps": (r.get("train_steps") or 0) + (r.get("pretrain_steps") or 0)}
+        raise InvalidValueError(f"unknown x {x!r}; choose one of {', '.join([*X_AXES, *X_SETS])}")
+    # measured speedups whose A/A check failed are not findings: left out of the measured axis
+    passed = [r | {"total_steps": (r.get("train_steps") or 0) + (r.get("pretrain_steps") or 0),
+                   "speedup_measured_batch": (r.get("speedup_measured_batch")
+                                              if r.get("latency_batch_stable") is not False else None)}
               for r in passed_rows(rows)]
     if not passed:
         raise InvalidValueError("no passed cases to plot; check the filters (python -m bench report)")
+    if x in ("all", "speed") and not any(r.get(X_AXES["measured"][0]) for r in passed):
+        xs = [n for n in xs if n != "measured"]  # no latency measured (--bench-no-latency)
     conditions = varying(passed)
     keys = ("dataset", "arch", *conditions, "method", "ratio")
     ycol, ylabel = Y_AXES[y]

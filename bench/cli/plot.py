@@ -17,10 +17,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filters(parser)
     parser.add_argument("-o", "--output", default="results.png", metavar="FILE",
                         help="output file, .pdf, .svg or .png (default: results.png)")
-    parser.add_argument("--x", choices=["compression", "speedup", "both", "cost"], default="both",
-                        help="x axis: compression ratio, theoretical speedup, a column of each "
-                             "(default: both), or training cost in steps, pretraining included "
-                             "(to compare protocols at equal cost)")
+    parser.add_argument("--x", choices=["compression", "speedup", "measured", "cost", "both", "speed",
+                                        "all"],
+                        default="all",
+                        help="x axis: compression ratio, theoretical speedup, measured speedup "
+                             "(largest batch, stable rows only), training cost in steps "
+                             "(pretraining included, to compare protocols at equal cost); both "
+                             "(compression and theoretical), speed (theoretical beside measured), "
+                             "all (default; measured only where latency was taken)")
     parser.add_argument("--y", choices=["top1", "delta"], default="top1",
                         help="y axis: top-1 accuracy, or its change from the dense model")
 

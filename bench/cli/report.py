@@ -15,6 +15,11 @@ Views (--view):
   protocols   top-1 and training cost (steps) per protocol; each protocol minus one-shot and each
               sanity control minus its plain protocol, paired over seeds with 95% intervals; the
               at-init methods against each other within each protocol (--compare A B for others).
+  realisation measured beside theoretical speedup per method and ratio: median and IQR over
+              seeds at batch 1 and the largest batch, the realisation gap (measured /
+              theoretical), backend, device, threads and dtype.
+  winners-measured  best method at a fixed measured speedup, beside the best at the same
+              theoretical speedup (structured and unstructured together).
   all         every view above.
 """
 
@@ -24,13 +29,14 @@ import argparse
 import csv
 import sys
 
-from bench.analysis import aggregate, protocol_views, versions
+from bench.analysis import aggregate, protocol_views, realisation, versions
 from bench.analysis import views as analysis
 from bench.cli._output import print_json
 from bench.cli._select import add_db, add_filters, selected_rows
 
 FORMATS = {"table": "simple", "markdown": "github"}
-VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist", "protocols")
+VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist", "protocols", "realisation",
+         "winners-measured")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +132,11 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
             pairs = [tuple(p) for p in args.compare] if args.compare else protocol_views.METHOD_PAIRS
             out["methods within each protocol: A - B, top-1"] = protocol_views.method_pairs(rows,
                                                                                           pairs)
+        elif view == "realisation":
+            out["measured vs theoretical speedup (median, IQR over seeds)"] = (
+                realisation.realisation_table(rows))
+        elif view == "winners-measured":
+            out["best method at a fixed measured speedup"] = realisation.measured_winners_table(rows)
     return out
 
 

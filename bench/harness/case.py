@@ -42,6 +42,11 @@ class Case:
     include_classifier: bool = _condition(False, "the classifier's weight is prunable too")
     calibration_size: int = _condition(128, "examples in the calibration batch")
     protocol: str = _condition(DEFAULT_PROTOCOL, "how pruning and training are scheduled", tag="{}")
+    # structured pruning (issue 14): the unit the ratio is met in, and channel widths' multiple
+    target: str = _condition("params", "unit of the ratio: params, or macs (dense / kept MACs)",
+                             tag="{}")
+    round_to: int = _condition(1, "kept channels per group rounded up to a multiple of this",
+                               tag="rt{}")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ratio", float(self.ratio))  # 2 and 2.0 are one case, one key

@@ -14,7 +14,15 @@ def assert_sound(case: Case, row: dict) -> None:
     reached, and ratio 1 without training is the dense model itself."""
     assert 0.0 <= row["top1"] <= row["top5"] <= 1.0, "accuracies must be fractions in [0, 1]"
     assert row["pruned_weights_zero"], "finetuning revived pruned weights"
-    assert row["compression"] == pytest.approx(case.ratio, rel=COMPRESSION_TOLERANCE), (
-        f"asked for {case.ratio}x, the model as evaluated is {row['compression']:.3f}x")
+    if row.get("method_kind") == "nm":  # the N:M pattern fixes the sparsity, not the ratio
+        assert row.get("nm_pattern"), "an N:M case records its pattern"
+        return
+    # the ratio is met in the case's unit; channel granularity may allow less precision on small
+    # nets, and the row states how much (target_tolerance)
+    figure = "speedup_theoretical" if case.target == "macs" else "compression"
+    tolerance = max(COMPRESSION_TOLERANCE, row.get("target_tolerance") or 0)
+    assert row[figure] == pytest.approx(case.ratio, rel=tolerance), (
+        f"asked for {case.ratio}x fewer {case.target}, the model as evaluated is "
+        f"{row[figure]:.3f}x (tolerance {tolerance:.1%})")
     if case.ratio == 1 and not row.get("train_steps"):  # at_init trains even at ratio 1
         assert row["top1"] == row["top1_dense"], "ratio 1 must leave the dense model unchanged"

@@ -64,29 +64,54 @@ def model_figures(model: nn.Module, test_loader, device, masks: dict, dense: dic
     }
 
 
-def latencies(dense: nn.Module, pruned: nn.Module, input_shape, batch_size: int,
-              parallel: bool) -> dict:
-    """Latency of the dense and the pruned model at batch 1 and at `batch_size`
-    (`latency[_dense][_batch]_*` fields) and the speedups, with the A/A check: the dense model is
-    timed twice, alternately with the pruned one (dense, pruned, dense, ...), so that all three
-    see the same load; their ratio (`latency_aa[_batch]`) decides `latency_stable` (batch 1) and
-    `latency_batch_stable`. Timed with latency.THREADS threads, within LATENCY_BUDGET and
-    LATENCY_BUDGET_BATCH seconds."""
-    out = {"latency_batch_size": batch_size, "latency_parallel": parallel,
-           "latency_threads": latency_metric.THREADS}
-    reasons = []
-    for batch, suffix, least, budget in (
-            (1, "", latency_metric.MIN_SAMPLES, LATENCY_BUDGET),
-            (batch_size, "_batch", latency_metric.MIN_SAMPLES_BATCH, LATENCY_BUDGET_BATCH)):
+def latencies(dense: nn.Module, pruned: nn.Module, input_shape, parallel: bool,
+              backend: str = "dense-masked", batches: tuple[int, ...] | None = None) -> dict:
+    """Latency of the dense and the pruned model over a sweep of batch sizes (1, 32, 256 on CPU):
+    batch 1 into `latency[_dense]_*`, the largest batch into `latency[_dense]_batch_*`, every
+    batch into `latency_sweep`; the speedups, and the dtype, threads and backend that ran. Each
+    batch has its A/A check: the dense model is timed twice, alternately with the pruned one
+    (dense, pruned, dense, ...), so that all three see the same load; their ratio
+    (`latency_aa[_batch]`) decides `latency_stable` (batch 1) and `latency_batch_stable`. Timed
+    with latency.THREADS threads, within LATENCY_BUDGET (batch 1) and LATENCY_BUDGET_BATCH
+    seconds per batch size."""
+    device = next(pruned.parameters()).device
+    batches = batches or latency_metric.sweep_batches(device)
+    largest = max(batches)
+    out = {"latency_batch_size": largest, "latency_parallel": parallel,
+           "latency_dtype": str(next(pruned.parameters()).dtype).removeprefix("torch."),
+           "latency_threads": latency_metric.THREADS, "latency_backend": backend}
+    reasons, sweep = [], []
+    for batch in batches:
+        least, budget = ((latency_metric.MIN_SAMPLES, LATENCY_BUDGET) if batch == 1 else
+                         (latency_metric.MIN_SAMPLES_BATCH, LATENCY_BUDGET_BATCH))
         a, p, b = latency_metric.measure_alternating(
             [dense, pruned, dense], input_shape, batch, parallel,
             min_run_time=budget / 6, max_run_time=budget / 3, min_samples=least)
-        out |= (latency_metric.figures(latency_metric.pooled(a, b), f"latency_dense{suffix}")
-                | latency_metric.figures(p, f"latency{suffix}"))
-        out[f"latency_aa{suffix}"] = a.median_ms / b.median_ms
+        d = latency_metric.pooled(a, b)
         reason = latency_metric.instability(a, b, p)
-        out[f"latency{suffix}_stable"] = reason is None
-        if reason:
-            reasons.append(f"batch {batch}: {reason}")
+        sweep.append({"batch": batch, "dense_ms": d.median_ms, "dense_iqr_ms": d.iqr_ms,
+                      "ms": p.median_ms, "iqr_ms": p.iqr_ms, "speedup": d.median_ms / p.median_ms,
+                      "aa": a.median_ms / b.median_ms, "stable": reason is None})
+        for suffix, wanted in (("", 1), ("_batch", largest)):
+            if batch == wanted:
+                out |= (latency_metric.figures(d, f"latency_dense{suffix}")
+                        | latency_metric.figures(p, f"latency{suffix}"))
+                out[f"latency_aa{suffix}"] = a.median_ms / b.median_ms
+                out[f"latency{suffix}_stable"] = reason is None
+                if reason:
+                    reasons.append(f"batch {batch}: {reason}")
+    out["latency_sweep"] = sweep
     out["latency_unstable_reason"] = "; ".join(reasons) or None
     return out | latency_metric.speedups(out)
+
+
+def realisation(row: dict) -> dict:
+    """Measured over theoretical speedup, at batch 1 and at the largest batch (1: all of the
+    promised speedup was delivered; below 1: part of it was lost)."""
+    theory = row.get("speedup_theoretical")
+    out = {}
+    for suffix in ("", "_batch"):
+        measured = row.get(f"speedup_measured{suffix}")
+        if measured and theory:
+            out[f"realisation_gap{suffix}"] = measured / theory
+    return out

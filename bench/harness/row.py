@@ -27,6 +27,18 @@ def layer_entries(layers: Iterable[LayerCount], masks: dict) -> list[dict]:
             for c in layers]
 
 
+def add_channels(entries: list[dict], channels: dict[str, tuple[int, int]],
+                 dense: dict[str, tuple[int, int]]) -> None:
+    """Input and output channels (features) of each layer now and in the dense model; a layer
+    whose channels were removed counts as pruned."""
+    for entry in entries:
+        now, before = channels.get(entry["layer"]), dense.get(entry["layer"])
+        if now and before:
+            entry.update(in_channels=now[0], out_channels=now[1], in_channels_dense=before[0],
+                         out_channels_dense=before[1])
+            entry["pruned"] = entry["pruned"] or now != before
+
+
 def epoch_entries(logs: Iterable[EpochLog], phase: str, round_: int = 0) -> list[dict]:
     """One `epochs` row per training epoch, tagged with its phase (pretrain, finetune ...) and
     round (iterative protocols train several times)."""

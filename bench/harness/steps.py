@@ -12,19 +12,22 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from bench import data
+from bench import data, nm
 from bench.context import build_context, keep_fraction, prunable_parameters
 from bench.data.loaders import calibration_batch, make_loader
 from bench.errors import BenchError
-from bench.harness import controls, measure, timing
+from bench.harness import controls, measure, targets, timing
 from bench.harness import row as rows
 from bench.harness.case import Case
+from bench.harness.channels import prune_channels
 from bench.harness.env import BenchEnv
 from bench.masks import apply, enforcer, masks_hold, validate
+from bench.metrics import semistructured
+from bench.metrics.profile import profile
+from bench.structured.search import COMPRESSION_TOLERANCE, channel_counts
 from bench.training import recipes
 from bench.training.loop import train
 from bench.training.recipes import Recipe
-from bench.training.trainer import initial_model
 from bench.training.zoo import PretrainedSpec
 
 
@@ -33,7 +36,7 @@ class MethodChangedModelError(BenchError, RuntimeError):
 
 
 class UnsupportedKindError(BenchError, NotImplementedError):
-    """A method of a KIND that this version of the bench cannot run."""
+    """A step that a method of this KIND cannot take (e.g. rewinding physically removed channels)."""
 
 
 class RevivedWeightsError(BenchError, ValueError):
@@ -48,10 +51,13 @@ class CaseRun:
         found = env.methods().get(case.method)
         row["method_hash"] = found.source_hash if found else None  # recorded even if it is broken
         self.method = env.method(case.method)
-        if self.method.kind == "channel":
-            raise UnsupportedKindError(
-                f"method {case.method!r} declares KIND = 'channel': physical channel removal is not "
-                "built yet; return masks of whole channels with KIND = 'unstructured' meanwhile")
+        row["method_kind"] = self.method.kind
+        if self.method.kind == "nm":
+            self.nm = (self.method.attributes.get("N", 2), self.method.attributes.get("M", 4))
+            nm.check_pattern(*self.nm)
+            row["nm_pattern"] = f"{self.nm[0]}:{self.nm[1]}"
+        self.removed_channels = False  # set once a channel step removed some channel
+        self.channels_dense: dict[str, tuple[int, int]] = {}
         self.ds = data.get(case.dataset)
         pre_name = case.pretrain or self.ds.pretrain_recipe_for(case.arch)
         ft_name = case.finetune or self.ds.finetune_recipe
@@ -99,6 +105,7 @@ class CaseRun:
         used = {"trained": full, "checkpoint": int(step or 0)}
         self.row["pretrain_steps"] = max(self.row["pretrain_steps"], used.get(weights, 0))
         self._enforce = enforcer(self.model, self.masks) if self.masks else _nothing
+        self.channels_dense = self.channels_dense or channel_counts(self.model)
         if self.spec.key not in self.env.dense:
             reference = self.model if weights == "trained" else pretrained.build().to(self.env.device)
             self.env.dense[self.spec.key] = timing.add_seconds(self.row, measure.dense_figures(
@@ -108,17 +115,13 @@ class CaseRun:
 
     def rewind(self, weights: str = "checkpoint", step: int | None = None) -> None:
         """Reset the surviving weights to earlier ones (the masks stay)."""
+        if self.removed_channels:
+            raise UnsupportedKindError(
+                f"method {self.case.method!r} removed channels physically: its weights cannot be "
+                "rewound to a dense checkpoint; use a protocol without rewinding (oneshot, scratch)")
         masks = self.masks
         self.load(weights, step)
         self._set_masks(masks)
-
-    def reinitialise(self) -> None:
-        """Replace every weight by a fresh random initialisation (another seed than pretraining's,
-        one per case seed), then re-apply the masks: the reinitialisation control."""
-        seed = controls.reinit_seed(self.case.seed, self.case.pretrain_seed)
-        fresh = initial_model(self.case.dataset, self.case.arch, seed).to(self.env.device)
-        self.model.load_state_dict(fresh.state_dict())
-        self._set_masks(self.masks)
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         """The model's weights and the current masks, as one flat state dict (for the cache)."""
@@ -137,47 +140,106 @@ class CaseRun:
         apply(self.model, masks)
         self._enforce = enforcer(self.model, masks) if masks else _nothing
 
+    def reinitialise(self) -> None:
+        """Fresh random weights for the model as it stands (its pruned widths kept, its masks
+        reapplied), from a seed other than pretraining's, one per case seed: PyTorch's default
+        initialisation of every layer, then the architecture's own rule where it has one
+        (`reset_weights`). The reinitialisation control of Frankle et al., and Liu et al.'s
+        pruned architecture trained from scratch."""
+        torch.manual_seed(controls.reinit_seed(self.case.seed, self.case.pretrain_seed))
+        for module in self.model.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        if hasattr(self.model, "reset_weights"):
+            self.model.reset_weights()
+        self._set_masks(self.masks)
+        self.row["reinitialised"] = True
+
     # -- pruning --------------------------------------------------------------------------------
     def prune(self, ratio: float, control: str = "") -> dict[str, torch.Tensor]:
         """Ask the method for masks reaching `ratio` given the current masks; pruned weights stay
         pruned. The masks are validated and applied; the method's time is recorded. `control`
         'invert' keeps the lowest-ranked weights instead, 'shuffle' permutes the resulting masks
-        within each layer (Frankle et al. 2021)."""
-        case, model = self.case, self.model
+        within each layer (Frankle et al. 2021). A channel method's channels are removed
+        physically instead (the model is replaced, masks stay {})."""
+        case = self.case
         started = time.perf_counter()
         torch.manual_seed(case.seed)
         batch = calibration_batch(self.train_set, case.calibration_size, case.seed)
-        prunable = prunable_parameters(model, case.include_classifier)
-        self.row["keep_fraction"] = target = keep_fraction(model, prunable, ratio)
+        if self.method.kind == "channel":
+            if control:
+                raise UnsupportedKindError(
+                    f"sanity control {control!r} shuffles or inverts masks, but method "
+                    f"{case.method!r} removes channels physically; use it with a mask method")
+            self.model = prune_channels(self, ratio, batch, _check_untouched)
+            self.row["seconds_prune"] += time.perf_counter() - started
+            return self.masks
+        prunable = prunable_parameters(self.model, case.include_classifier)
+        target = keep_fraction(self.model, prunable, ratio)
         ask = ratio
         if control == "invert":  # the method keeps alive - target; the rest of the alive is kept
             alive = self._alive(prunable)
             if alive - target <= 1e-12:
                 return self.masks
             ask = self.ratio_for(alive - target)
+        search = self._masks_for_macs if case.target == "macs" else self._masks
+        masks = search(ask, batch)
+        self.row["keep_fraction"] = target if control == "invert" else self._keep_fraction
+        current = {n: self.masks.get(n, torch.ones_like(p, dtype=torch.bool))
+                   for n, p in prunable.items()}
+        if control == "invert":
+            masks = {n: current[n] & ~masks[n] if n in masks else torch.zeros_like(current[n])
+                     for n in prunable}
+            validate(masks, self.model, case.method,
+                     self.method.attributes.get("ALLOW_EMPTY_LAYERS", False))
+        for name, old in self.masks.items():
+            masks[name] = masks[name] & old if name in masks else old
+        if control == "shuffle":
+            masks = controls.shuffled(masks, case.seed)
+        self._set_masks(masks)
+        self.model.zero_grad(set_to_none=True)
+        self.row["seconds_prune"] += time.perf_counter() - started
+        return masks
+
+    def _masks(self, ask: float, batch) -> dict[str, torch.Tensor]:
+        """The method's masks at compression `ask` (in parameters), validated, on the device."""
+        case, model = self.case, self.model
         ctx = build_context(model, ask, batch, case.seed, case.include_classifier,
-                            masks=self.masks or None)
+                            masks=self.masks or None, unit=case.target)
+        self._keep_fraction = ctx.keep_fraction
         before = {k: v.detach().clone() for k, v in model.state_dict().items()}
         start = time.perf_counter()
         masks = self.method.prune(model, ask, ctx)
         self.row["prune_seconds"] += time.perf_counter() - start
         self.row["prune_steps"] += 1
         _check_untouched(model, before, case.method)
-        allow_empty = self.method.attributes.get("ALLOW_EMPTY_LAYERS", False)
-        validate(masks, model, case.method, allow_empty)
+        validate(masks, model, case.method, self.method.attributes.get("ALLOW_EMPTY_LAYERS", False))
         masks = {k: v.to(self.env.device) for k, v in masks.items()}
         _check_not_revived(masks, ctx.masks, case.method)
-        if control == "invert":
-            masks = {n: ctx.masks[n] & ~masks[n] if n in masks else torch.zeros_like(ctx.masks[n])
-                     for n in ctx.prunable}
-            validate(masks, model, case.method, allow_empty)
-        for name, old in self.masks.items():
-            masks[name] = masks[name] & old if name in masks else old
-        if control == "shuffle":
-            masks = controls.shuffled(masks, case.seed)
-        self._set_masks(masks)
-        model.zero_grad(set_to_none=True)
-        self.row["seconds_prune"] += time.perf_counter() - started
+        if self.method.kind == "nm":
+            nm.validate(masks, *self.nm, case.method)
+        return masks
+
+    def _masks_for_macs(self, ratio: float, batch) -> dict[str, torch.Tensor]:
+        """Masks with `ratio` x fewer nonzero MACs than the dense model: the compression asked of
+        the method is searched (bench.harness.targets)."""
+        prof = profile(self.model, batch[0][:1].to(self.env.device))
+        dense = self.env.dense[self.spec.key]
+        old = self.masks
+
+        def macs_of(masks: dict) -> float:
+            combined = {k: (v.to(self.env.device) & old[k]) if k in old else v.to(self.env.device)
+                        for k, v in masks.items()}
+            return targets.mask_macs(prof.layers, {**old, **combined}, prof.macs_other)
+
+        prunable = prunable_parameters(self.model, self.case.include_classifier)
+        total = sum(p.numel() for p in self.model.parameters())
+        fixed = total - sum(p.numel() for p in prunable.values())
+        highest = total / max(fixed, 1) * (1 - 1e-6)
+        masks, asked, reached = targets.search(lambda c: self._masks(c, batch), macs_of,
+                                               dense["macs_dense"], ratio, highest)
+        self._keep_fraction = keep_fraction(self.model, prunable, asked)
+        self.row.update(target_achieved=reached, target_tolerance=COMPRESSION_TOLERANCE)
         return masks
 
     def _alive(self, prunable: dict[str, torch.Tensor]) -> float:
@@ -202,7 +264,7 @@ class CaseRun:
     @property
     def pruned(self) -> bool:
         """True when some weight is pruned."""
-        return not all(bool(m.all()) for m in self.masks.values())
+        return self.removed_channels or not all(bool(m.all()) for m in self.masks.values())
 
     # -- training -------------------------------------------------------------------------------
     def train(self, recipe: Recipe, phase: str, round_: int = 0, start_step: int = 0,
@@ -248,11 +310,18 @@ class CaseRun:
         row["pruned_weights_zero"] = masks_hold(self.model, self.masks)
         row.update(timing.add_seconds(row, measure.model_figures(
             self.model, self.test_loader, env.device, self.masks, env.dense[self.spec.key])))
+        rows.add_channels(row["layers"], channel_counts(self.model), self.channels_dense)
         row["latency_parallel"] = env.parallel
         if env.measure_latency:
+            backend = "dense" if self.method.kind == "channel" else "dense-masked"
+            dense = env.dense_model(self.pretrained)
             with timing.phase(row, "latency"):
-                row.update(measure.latencies(env.dense_model(self.pretrained), self.model,
-                                             self.ds.input_shape, self.ds.eval_batch_size, env.parallel))
+                row.update(measure.latencies(dense, self.model, self.ds.input_shape, env.parallel,
+                                             backend))
+                row.update(measure.realisation(row))
+                if self.method.kind == "nm":
+                    row.update(semistructured.latencies(dense, self.model, self.ds.input_shape,
+                                                        env.parallel))
 
 
 def _nothing() -> None:

@@ -95,7 +95,8 @@ def measure_alternating(models: Sequence[nn.Module], input_shape: tuple[int, ...
                         min_run_time: float = MIN_RUN_TIME,
                         max_run_time: float = MAX_RUN_TIME,
                         threads: int | None = THREADS,
-                        min_samples: int = MIN_SAMPLES) -> list[Latency]:
+                        min_samples: int = MIN_SAMPLES,
+                        dtype: torch.dtype = torch.float32) -> list[Latency]:
     """Time several models sample by sample in turn (A, B, C, then B, C, A, then C, A, B, ...),
     so that a change of load on the machine, and the place in a round, affect each alike and
     their ratio stays fair. Budgets are per model; the
@@ -106,7 +107,7 @@ def measure_alternating(models: Sequence[nn.Module], input_shape: tuple[int, ...
     device = next(models[0].parameters()).device
     threads = threads or torch.get_num_threads()
     modes = {id(m): m.training for m in models}
-    x = torch.zeros(batch_size, *input_shape, device=device)
+    x = torch.zeros(batch_size, *input_shape, device=device, dtype=dtype)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -179,6 +180,14 @@ def figures(lat: Latency, prefix: str) -> dict:
     """Row fields of one figure: `<prefix>_ms`, `<prefix>_iqr_ms`, `<prefix>_runs`."""
     return {f"{prefix}_ms": lat.median_ms, f"{prefix}_iqr_ms": lat.iqr_ms,
             f"{prefix}_runs": lat.runs}
+
+
+SWEEP = {"cpu": (1, 32, 256), "cuda": (1, 256, 1024)}  # batch sizes timed, by device type
+
+
+def sweep_batches(device: str | torch.device) -> tuple[int, ...]:
+    """The batch sizes of the latency sweep on `device` (the last is the headline batch figure)."""
+    return SWEEP.get(torch.device(device).type, SWEEP["cpu"])
 
 
 def speedups(row: dict) -> dict:

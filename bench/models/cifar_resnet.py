@@ -10,14 +10,27 @@ from bench.models.spec import ModelSpec, register
 
 
 class ShortcutA(nn.Module):
-    """Option A: subsample by 2 and zero-pad the new channels (no parameters)."""
+    """Option A: subsample by 2 and zero-pad the new channels (no parameters).
 
-    def __init__(self, extra_channels: int) -> None:
+    After channel pruning (bench.structured) the input channels no longer sit in one block in the
+    middle of the output: `src` lists the input channels passed on and `dst` their output
+    positions; every other output channel is zero, as the padding was. Both are non-persistent
+    buffers, so the dense model's state_dict is unchanged."""
+
+    def __init__(self, extra_channels: int, in_channels: int | None = None) -> None:
         super().__init__()
         self.pad = extra_channels // 2
+        self.in_channels = in_channels
+        self.out_channels = None if in_channels is None else in_channels + 2 * self.pad
+        self.register_buffer("src", None, persistent=False)
+        self.register_buffer("dst", None, persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+        x = x[:, :, ::2, ::2]
+        if self.src is None:
+            return F.pad(x, (0, 0, 0, 0, self.pad, self.pad))
+        out = x.new_zeros(x.shape[0], self.out_channels, *x.shape[2:])
+        return out.index_copy(1, self.dst, x.index_select(1, self.src))
 
 
 class BasicBlock(nn.Module):
@@ -31,7 +44,7 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_planes != planes:
-            self.shortcut = ShortcutA(planes - in_planes)
+            self.shortcut = ShortcutA(planes - in_planes, in_planes)
 
     def forward(self, x: Tensor) -> Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
@@ -59,6 +72,10 @@ class CifarResNet(nn.Module):
                 planes = width
         self.layers = nn.Sequential(*blocks)
         self.fc = nn.Linear(64, num_classes)
+        self.reset_weights()
+
+    def reset_weights(self) -> None:
+        """He et al.'s initialisation of the conv and linear weights (whatever their widths)."""
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight)

@@ -62,6 +62,14 @@ RESULT_COLUMNS = {
     # rounds taken from the trajectory cache
     "protocol_options": "JSON", "control": "VARCHAR", "pretrain_steps": "BIGINT",
     "prune_steps": "INTEGER", "resumed_rounds": "INTEGER",
+    # structured and N:M pruning, measured beside theoretical speedup (issue 14)
+    "target": "VARCHAR", "round_to": "INTEGER", "method_kind": "VARCHAR",
+    "target_achieved": "DOUBLE", "target_tolerance": "DOUBLE", "channel_scope": "VARCHAR",
+    "channel_fraction": "DOUBLE", "nm_pattern": "VARCHAR",
+    "latency_dtype": "VARCHAR", "latency_backend": "VARCHAR",
+    "latency_sweep": "JSON", "realisation_gap": "DOUBLE", "realisation_gap_batch": "DOUBLE",
+    "latency_semistructured_ms": "DOUBLE", "speedup_semistructured": "DOUBLE",
+    "semistructured_backend": "VARCHAR", "reinitialised": "BOOLEAN",
 }
 
 LAYER_COLUMNS = {
@@ -69,6 +77,9 @@ LAYER_COLUMNS = {
     "kind": "VARCHAR", "pruned": "BOOLEAN", "params": "BIGINT", "nonzero": "BIGINT",
     "sparsity": "DOUBLE", "macs": "BIGINT", "macs_nonzero": "BIGINT", "calls": "INTEGER",
     "activations": "BIGINT", "activations_nonzero": "DOUBLE",
+    # structured pruning (issue 14): channels (features) now and in the dense model
+    "in_channels": "INTEGER", "out_channels": "INTEGER", "in_channels_dense": "INTEGER",
+    "out_channels_dense": "INTEGER",
 }
 
 EPOCH_COLUMNS = {
@@ -82,7 +93,7 @@ TABLES = {"runs": RUN_COLUMNS, "results": RESULT_COLUMNS, "layers": LAYER_COLUMN
           "epochs": EPOCH_COLUMNS}
 KEYS = {"runs": ("run_id",), "results": ("run_id", "nodeid"), "layers": ("run_id", "nodeid", "layer"),
         "epochs": ("run_id", "nodeid", "epoch")}
-JSON_COLUMNS = {"extra", "options"}
+JSON_COLUMNS = {"extra", "options", "latency_sweep"}
 
 
 # Keys of a case row that are not columns of `results` but rows of their own tables.

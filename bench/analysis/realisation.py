@@ -1,0 +1,87 @@
+"""Measured beside theoretical speedup: the realisation gap per method, and the best method at a
+fixed measured speedup (structured and unstructured together)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from bench.analysis import stats
+from bench.harness.case import CONDITION_KEYS
+from bench.results.schema import passed
+
+MEASURED = "speedup_measured_batch"  # at the sweep's largest batch: the headline measured figure
+
+
+def _median_iqr(values: Iterable[float | None]) -> tuple[float | None, float | None]:
+    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if not len(x):
+        return None, None
+    q1, med, q3 = np.percentile(x, [25, 50, 75])
+    return float(med), float(q3 - q1)
+
+
+def _one(rows: list[dict], key: str) -> str | None:
+    """The value of `key` shared by `rows`, or the values joined when they differ."""
+    values = sorted({str(r.get(key)) for r in rows if r.get(key) is not None})
+    return ", ".join(values) or None
+
+
+def realisation_table(rows: Iterable[dict]) -> list[dict]:
+    """Per (dataset, arch, conditions, method, ratio): theoretical speedup, measured speedup at
+    batch 1 and at the largest batch (median and IQR over seeds), the realisation gap (measured /
+    theoretical) and the conditions of the measurement (backend, device, threads, dtype)."""
+    rows = [r for r in passed(rows) if r.get("speedup_theoretical") is not None]
+    conditions = [c for c in CONDITION_KEYS if len({r.get(c) for r in rows}) > 1]
+    keys = ["dataset", "arch", *conditions, "method", "ratio"]
+    out = []
+    for key, rs in stats.group(rows, keys).items():
+        theory, _ = _median_iqr(r["speedup_theoretical"] for r in rs)
+        b1, b1_iqr = _median_iqr(r.get("speedup_measured") for r in rs)
+        big, big_iqr = _median_iqr(r.get(MEASURED) for r in rs)
+        gap1, _ = _median_iqr(r.get("realisation_gap") for r in rs)
+        gap, _ = _median_iqr(r.get("realisation_gap_batch") for r in rs)
+        out.append(dict(zip(keys, key, strict=True)) | {
+            "n": len(rs), "kind": _one(rs, "method_kind"),
+            "speedup theor.": theory, "meas. b1": b1, "meas. b1 IQR": b1_iqr,
+            "batch": _one(rs, "latency_batch_size"), "meas. batch": big, "meas. batch IQR": big_iqr,
+            "gap b1": gap1, "gap batch": gap, "backend": _one(rs, "latency_backend"),
+            "device": _one(rs, "device"), "threads": _one(rs, "latency_threads"),
+            "dtype": _one(rs, "latency_dtype"),
+            "under load": any(r.get("latency_parallel") for r in rs)})
+    return out
+
+
+def _curve(rows: list[dict], axis: str) -> tuple[np.ndarray, np.ndarray]:
+    points = []
+    for _, rs in stats.group(rows, ["ratio"]).items():
+        xs = [r[axis] for r in rs if r.get(axis) and math.isfinite(r[axis])]
+        if xs:
+            points.append((np.log2(np.mean(xs)), np.mean([r["top1"] for r in rs])))
+    points.sort()
+    return np.array([p[0] for p in points]), np.array([p[1] for p in points])
+
+
+def measured_winners_table(rows: Iterable[dict], levels: Sequence[float] = (1.5, 2, 3, 4)) -> list[dict]:
+    """The best method at a fixed measured speedup (largest batch; accuracy interpolated on log2
+    of the axis, never extrapolated), beside the best at the same theoretical speedup."""
+    rows = [r for r in passed(rows) if r.get("top1") is not None]
+    out = []
+    for (dataset, arch), rs in stats.group(rows, ["dataset", "arch"]).items():
+        methods = stats.group(rs, ["method"])
+        for level in levels:
+            entry = {"dataset": dataset, "arch": arch, "level": level}
+            for axis, label in ((MEASURED, "measured"), ("speedup_theoretical", "theoretical")):
+                best, best_acc = None, -math.inf
+                for (method,), m_rows in methods.items():
+                    xs, ys = _curve(m_rows, axis)
+                    if len(xs) and xs[0] <= np.log2(level) <= xs[-1]:
+                        acc = float(np.interp(np.log2(level), xs, ys))
+                        if acc > best_acc:
+                            best, best_acc = method, acc
+                entry[f"best at {label}"] = best
+                entry[f"top1 at {label}"] = best_acc if best else None
+            out.append(entry)
+    return out

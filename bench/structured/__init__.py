@@ -1,0 +1,1 @@
+"""Structured pruning: whole channels removed physically with torch-pruning's DependencyGraph."""

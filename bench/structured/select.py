@@ -1,0 +1,91 @@
+"""Which channels go: scores checked and pooled per group, then removed by a global fraction.
+
+A channel method's scores (weight name -> one score per output channel, higher = keep) are
+averaged over the out-pruned layers of each coupled group. `plan(fraction)` removes the lowest
+channels: with scope "global" the lowest `fraction` of all channels pooled over groups, with scope
+"layer" the same fraction of every group. Every group keeps at least `round_to` channels (at
+least one), and a kept count is rounded up to a multiple of `round_to`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from bench.errors import BenchError
+from bench.structured.graph import ChannelGroup
+
+SCOPES = ("global", "layer")
+
+
+class InvalidScoresError(BenchError, ValueError):
+    """A channel method returned scores that do not fit the model."""
+
+
+def validate_scores(scores: object, model: nn.Module, method: str) -> None:
+    """Check that `scores` maps conv/linear weight names to finite 1-D tensors with one score per
+    output channel of that weight."""
+    if not isinstance(scores, dict):
+        raise InvalidScoresError(
+            f"channel method {method!r} returned {type(scores).__name__}, not a dict of weight "
+            "name -> 1-D tensor of scores over output channels (higher = keep)")
+    params = dict(model.named_parameters())
+    for name, value in scores.items():
+        where = f"channel method {method!r}, weight {name!r}"
+        if name not in params or params[name].dim() < 2:
+            raise InvalidScoresError(f"{where}: not a conv or linear weight of the model; keys are "
+                                     "names as in ctx.prunable")
+        channels = params[name].shape[0]
+        if not isinstance(value, Tensor) or value.shape != (channels,):
+            shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+            raise InvalidScoresError(f"{where}: scores must be a 1-D tensor of {channels} (one per "
+                                     f"output channel), got {shape}")
+        if not value.is_floating_point() or not bool(torch.isfinite(value).all()):
+            raise InvalidScoresError(f"{where}: scores must be finite floats (NaN or inf found, or "
+                                     f"dtype {value.dtype})")
+
+
+def group_scores(groups: list[ChannelGroup], scores: dict[str, Tensor]) -> list[Tensor | None]:
+    """Per group, the mean score of each root channel over the group's scored layers (None: no
+    layer of the group was scored, so it is not pruned)."""
+    out: list[Tensor | None] = []
+    for group in groups:
+        total, count = torch.zeros(group.channels, dtype=torch.float64), torch.zeros(group.channels)
+        for name, (idxs, root_idxs) in group.members.items():
+            if name in scores:
+                values = scores[name].detach().to("cpu", torch.float64)
+                total.index_add_(0, root_idxs, values[idxs])
+                count.index_add_(0, root_idxs, torch.ones(len(idxs)))
+        out.append(total / count.clamp(min=1) if bool(count.any()) else None)
+    return out
+
+
+def plan(groups: list[ChannelGroup], scores: list[Tensor | None], fraction: float, scope: str,
+         round_to: int = 1) -> dict[str, list[int]]:
+    """Root channels to remove per group (by root layer name) for a removal `fraction` in [0, 1]."""
+    if scope not in SCOPES:
+        raise InvalidScoresError(f"SCOPE must be one of {', '.join(SCOPES)}, not {scope!r}")
+    scored = [(g, s) for g, s in zip(groups, scores, strict=True) if s is not None]
+    if not scored:
+        return {}
+    if scope == "layer":
+        counts = [math.floor(fraction * g.channels + 1e-9) for g, _ in scored]
+    else:
+        pooled = torch.cat([s for _, s in scored])
+        owner = torch.cat([torch.full((g.channels,), i) for i, (g, _) in enumerate(scored)])
+        lowest = torch.sort(pooled, stable=True).indices[:math.floor(fraction * len(pooled) + 1e-9)]
+        counts = torch.bincount(owner[lowest], minlength=len(scored)).tolist()
+    out = {}
+    for (group, score), count in zip(scored, counts, strict=True):
+        keep = _kept(group.channels, group.channels - count, round_to)
+        order = torch.sort(score, stable=True).indices  # lowest first; ties: lower index first
+        out[group.root] = sorted(order[:group.channels - keep].tolist())
+    return out
+
+
+def _kept(channels: int, keep: int, round_to: int) -> int:
+    """`keep` raised to at least one and to a multiple of `round_to`, at most `channels`."""
+    step = max(1, round_to)
+    return min(channels, max(step, math.ceil(max(keep, 1) / step) * step))

@@ -1,0 +1,18 @@
+"""Global channel pruning by FPGM: filters nearest the geometric median of their layer go.
+
+He, Liu, Wang, Hu, Yang, "Filter Pruning via Geometric Median for Deep Convolutional
+Neural Networks Acceleration", CVPR 2019.
+The bench pools the scores over coupled layers and removes the channels physically.
+Scores are divided by their layer's mean so that layers compare in the global ranking.
+"""
+
+from bench import PruneContext
+from bench.channels import fpgm, normalized
+
+KIND = "channel"
+SCOPE = "global"
+
+
+def prune(model, compression: float, ctx: PruneContext) -> dict:
+    """One score per output channel of each prunable layer (higher = keep)."""
+    return normalized(fpgm(ctx))

@@ -1,0 +1,17 @@
+"""Global random channel pruning: uniformly random channels of the whole network go.
+
+Blalock et al., "What is the State of Neural Network Pruning?", MLSys 2020 (random
+baselines); Liu et al., "Rethinking the Value of Network Pruning", ICLR 2019.
+The bench pools the scores over coupled layers and removes the channels physically.
+"""
+
+from bench import PruneContext
+from bench.channels import random
+
+KIND = "channel"
+SCOPE = "global"
+
+
+def prune(model, compression: float, ctx: PruneContext) -> dict:
+    """One score per output channel of each prunable layer (higher = keep)."""
+    return random(ctx)

@@ -1,0 +1,17 @@
+"""Uniform per-layer channel pruning by first-order Taylor importance.
+
+Molchanov, Mallya, Tyree, Frosio, Kautz, "Importance Estimation for Neural Network
+Pruning", CVPR 2019: (sum over a channel's filter of w * dL/dw)^2, model in eval mode.
+The bench pools the scores over coupled layers and removes the channels physically.
+"""
+
+from bench import PruneContext
+from bench.channels import taylor
+
+KIND = "channel"
+SCOPE = "layer"
+
+
+def prune(model, compression: float, ctx: PruneContext) -> dict:
+    """One score per output channel of each prunable layer (higher = keep)."""
+    return taylor(ctx)

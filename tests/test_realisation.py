@@ -1,0 +1,55 @@
+"""Measured beside theoretical speedup: the realisation view, measured winners, the plot's
+measured axis."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.analysis import plot, realisation
+
+
+@pytest.fixture
+def rows(case_row):
+    """A channel method that delivers most of its speedup and a mask method that delivers none,
+    three seeds each."""
+    out = []
+    for seed, jitter in enumerate((0.9, 1.0, 1.1)):
+        for ratio in (2, 4):
+            out.append(case_row("chan", ratio, seed, 0.80 - 0.05 * ratio, method_kind="channel",
+                                speedup_theoretical=float(ratio), speedup_measured=jitter,
+                                speedup_measured_batch=0.8 * ratio * jitter,
+                                realisation_gap=jitter / ratio,
+                                realisation_gap_batch=0.8 * jitter, latency_batch_size=256,
+                                latency_backend="dense", device="cpu", latency_threads=1,
+                                latency_dtype="float32"))
+            out.append(case_row("mask", ratio, seed, 0.85 - 0.01 * ratio, method_kind="unstructured",
+                                speedup_theoretical=float(ratio), speedup_measured=1.0,
+                                speedup_measured_batch=1.0 + 0.01 * ratio * jitter,
+                                realisation_gap=1 / ratio, realisation_gap_batch=1 / ratio,
+                                latency_batch_size=256, latency_backend="dense-masked",
+                                device="cpu", latency_threads=1, latency_dtype="float32"))
+    return out
+
+
+def test_the_realisation_view_gives_median_iqr_and_gap_per_method(rows):
+    table = {(r["method"], r["ratio"]): r for r in realisation.realisation_table(rows)}
+    chan = table[("chan", 4)]
+    assert chan["n"] == 3 and chan["speedup theor."] == 4
+    assert chan["meas. batch"] == pytest.approx(3.2)
+    assert chan["meas. batch IQR"] == pytest.approx(0.8 * 4 * 0.1)  # 75th - 25th of 0.9..1.1
+    assert chan["gap batch"] == pytest.approx(0.8) and chan["backend"] == "dense"
+    assert table[("mask", 4)]["gap batch"] == pytest.approx(0.25)
+    assert table[("mask", 4)]["backend"] == "dense-masked" and chan["threads"] == "1"
+
+
+def test_the_best_method_at_a_measured_speedup_differs_from_the_theoretical_one(rows):
+    by_level = {r["level"]: r for r in realisation.measured_winners_table(rows, levels=(2,))}
+    assert by_level[2]["best at theoretical"] == "mask"  # more accurate at 2x fewer MACs
+    assert by_level[2]["best at measured"] == "chan"  # the only one that is 2x faster
+
+
+def test_the_plot_draws_measured_beside_theoretical(rows):
+    fig = plot.figure(rows, x="speed")
+    assert [ax.get_xlabel().split()[0] for ax in fig.axes] == ["theoretical", "measured"]
+    no_latency = [{k: v for k, v in r.items() if k != "speedup_measured_batch"} for r in rows]
+    assert len(plot.figure(no_latency, x="all").axes) == 2
