@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import torch
 from torch import nn
 
 from bench.context import build_context
@@ -36,5 +35,4 @@ def prune_channels(run, ratio: float, batch, check_untouched) -> nn.Module:
     pruned = result.model.to(run.env.device)
     pruned.zero_grad(set_to_none=True)
     run.removed_channels = any(result.removed.values()) or run.removed_channels
-    torch.manual_seed(case.seed)
     return pruned
