@@ -48,7 +48,7 @@ def test_the_assigner_gives_each_worker_its_own_gpu_and_reuses_a_freed_one():
 def test_devices_that_cannot_serve_the_workers_are_refused(monkeypatch):
     assert device_problem("cpu", 4, False, 0) is None
     assert device_problem("cuda", 2, False, 2) is None
-    assert "no CUDA device" in device_problem("cuda", 0, False, 0)
+    assert "cannot run it (no CUDA device" in device_problem("cuda", 0, False, 0)
     assert "only 2 CUDA device(s)" in device_problem("cuda:2", 0, False, 2)
     assert "--bench-share-gpu" in device_problem("cuda", 3, False, 2)
     assert device_problem("cuda", 3, True, 2) is None

@@ -29,7 +29,8 @@ X_SETS = {"both": ["compression", "speedup"], "speed": ["speedup", "measured"],
 Y_AXES = {"top1": ("top1", "top-1 accuracy (%)"),
           "delta": ("delta_top1", "top-1 change from dense (points)")}
 FORMATS = (".pdf", ".png", ".svg")
-X_TITLES = {"compression": "compression", "speedup": "theoretical speedup"}
+X_TITLES = {"compression": "compression", "speedup": "theoretical speedup", "cost": "training cost",
+            "measured": "measured speedup"}
 Y_TITLES = {"top1": "top-1", "delta": "top-1 change"}
 # Scope of a method, read from its name's suffix: (line style, marker). Colour follows the family.
 SCOPES = {"global": ("-", "o"), "layer": ("--", "s")}

@@ -172,6 +172,7 @@ class CaseRun:
                     f"sanity control {control!r} shuffles or inverts masks, but method "
                     f"{case.method!r} removes channels physically; use it with a mask method")
             self.model = prune_channels(self, ratio, batch, _check_untouched)
+            self.row["prune_steps"] += 1
             self.row["seconds_prune"] += time.perf_counter() - started
             return self.masks
         prunable = prunable_parameters(self.model, case.include_classifier)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from bench.suggest import did_you_mean
+
 WORKERINPUT_KEY = "bench_device"
 
 
@@ -21,15 +23,17 @@ def device_problem(device: str, workers: int, share: bool, count: int) -> str | 
     """Why `device` cannot serve `workers` xdist workers (0: serial) with `count` GPUs, or None."""
     try:
         parsed = torch.device(device)
-    except RuntimeError as exc:
-        return f"--bench-device {device!r} is not a torch device ({exc}); use cpu, cuda or cuda:N"
+    except (RuntimeError, ValueError):
+        hint = did_you_mean(device, ["cpu", "cuda", "mps", "xpu"])
+        return f"--bench-device {device!r} is not a torch device{hint}; use cpu, cuda or cuda:N"
     if parsed.type == "cpu":
         return None
     if parsed.type != "cuda":
         available = getattr(getattr(torch.backends, parsed.type, None), "is_available", lambda: False)
         return None if available() else f"--bench-device {device}: no {parsed.type} device here; use cpu"
     if count == 0:
-        return f"--bench-device {device}: no CUDA device is visible here; use --bench-device cpu"
+        return (f"--bench-device {device}: this machine cannot run it (no CUDA device is visible); "
+                "devices here: cpu")
     if parsed.index is not None and parsed.index >= count:
         return f"--bench-device {device}: only {count} CUDA device(s) (cuda:0 .. cuda:{count - 1})"
     shared = workers > 1 if parsed.index is not None else workers > count

@@ -23,29 +23,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "uses pytest-timeout)")
 
 
-def device_problem(name: str) -> str | None:
-    """Why the torch device `name` cannot run cases on this machine (with the ones that can), or None."""
-    import torch
-
-    here = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())
-                      if torch.cuda.is_available()]
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        here.append("mps")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        known = ["cpu", "cuda", "mps", "xpu", *here]
-        return (f"--bench-device {name!r} is not a torch device{did_you_mean(name, known)}; "
-                f"devices here: {', '.join(here)}")
-    try:
-        torch.empty(1, device=device)
-    except (RuntimeError, AssertionError, AttributeError) as exc:  # no such device, no driver, ...
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return (f"--bench-device {name}: this machine cannot run it ({reason}); devices here: "
-                f"{', '.join(here)}")
-    return None
-
-
 def _numbers(config: pytest.Config, option: str, kind: type) -> set | None:
     text = config.getoption(option)
     if text is None:
@@ -59,9 +36,7 @@ def _numbers(config: pytest.Config, option: str, kind: type) -> set | None:
 
 @pytest.hookimpl(tryfirst=True)  # before the results database is opened
 def pytest_configure(config: pytest.Config) -> None:
-    problem = device_problem(config.getoption("bench_device"))
-    if problem:
-        raise pytest.UsageError(problem)
+    # the device is checked by bench.plugin.devices (with the number of workers)
     _numbers(config, "bench_ratios", float)
     _numbers(config, "bench_seeds", int)
     timeout = config.getoption("bench_timeout")
