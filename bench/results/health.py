@@ -42,12 +42,13 @@ def open_failed(path: str | Path, exc: BaseException, option: str = "--bench-db"
 
 def check_readable(con: duckdb.DuckDBPyConnection, path: str | Path, option: str = "--bench-db",
                    catalog: str | None = None) -> None:
-    """Check that the file holds every block DuckDB counts in it, and read every value of every
+    """Check that the file holds every block DuckDB uses in it (free blocks at its end may have
+    been cut off by a checkpoint, so they do not count), and read every value of every
     table once (hashed in DuckDB, nothing is copied out), so a truncated or overwritten file is
     found now, not when a finished case is written into it. `catalog`: an attached database."""
     try:
         block_size, blocks = con.execute(
-            "SELECT block_size, total_blocks FROM pragma_database_size() "
+            "SELECT block_size, used_blocks FROM pragma_database_size() "
             "WHERE database_name = coalesce(?, current_database())", [catalog]).fetchone() or (0, 0)
         need = HEADER_BYTES + block_size * blocks if blocks else 0
         size = Path(path).stat().st_size if Path(path).is_file() else None
