@@ -72,3 +72,20 @@ def test_the_scratch_control_retrains_the_pruned_architecture_from_new_weights(e
     assert row["pretrain_recipe"] != row["finetune_recipe"]
     assert row["params_total"] == oneshot["params_total"]  # the same pruned architecture
     assert row["top1"] != oneshot["top1"]
+
+
+def test_a_mac_target_search_steps_back_from_compressions_the_method_refuses():
+    from bench.context import UnreachableCompressionError
+    from bench.harness import targets
+    from bench.masks import InvalidMaskError
+
+    def prune_at(c: float) -> dict:  # MACs fall as 1/c; past 100x the method refuses
+        if c > 100:
+            raise InvalidMaskError("every weight of the layer is pruned")
+        return {"c": c}
+
+    masks, asked, reached = targets.search(prune_at, lambda m: 1000 / m["c"], 1000, 4, 1e6)
+    assert reached == pytest.approx(4, rel=1e-3) and asked == pytest.approx(4, rel=1e-3)
+    assert masks == {"c": asked}
+    with pytest.raises(UnreachableCompressionError, match="out of reach"):
+        targets.search(prune_at, lambda m: 1000 / m["c"], 1000, 400, 1e6)
