@@ -52,3 +52,14 @@ def test_report_keys_are_derived_from_the_case_and_stored():
     for key in (*GROUP_KEYS, *CONDITION_KEYS, *PAIR_KEYS, "case_key", "case_id"):
         assert key in RESULT_COLUMNS, key
     assert set(Case("m", "d", "a", 2).columns()) <= set(RESULT_COLUMNS)
+
+
+def test_default_grids_hold_the_mask_methods_and_keep_broken_files(tmp_path):
+    from bench.harness.grid import method_names
+
+    body = '"""M."""\nKIND = "{}"\n\n\ndef prune(model, compression, ctx):\n    return {{}}\n'
+    for name, kind in (("a", "unstructured"), ("b", "channel"), ("c", "nm")):
+        (tmp_path / f"{name}.py").write_text(body.format(kind))
+    (tmp_path / "d.py").write_text("import nonexistent_module\n")
+    assert method_names(str(tmp_path), kinds=("unstructured",)) == ["a", "d"]
+    assert method_names(str(tmp_path)) == ["a", "b", "c", "d"]

@@ -17,9 +17,11 @@ DEFAULT_SEEDS = (0, 1, 2)
 PROTOCOLS_VARIABLE = "BENCH_PROTOCOLS"  # set by --bench-protocol (';'-separated)
 
 
-def method_names(folder: str | None = None) -> list[str]:
-    """Every method file's name, broken ones included (their cases fail with the reason)."""
-    return sorted(discover(folder or os.environ.get("BENCH_METHODS")))
+def method_names(folder: str | None = None, kinds: Iterable[str] | None = None) -> list[str]:
+    """Every method file's name (of the given KINDs, if any), broken ones included: their
+    cases fail with the reason."""
+    found = discover(folder or os.environ.get("BENCH_METHODS"))
+    return sorted(n for n, m in found.items() if kinds is None or not m.ok or m.kind in kinds)
 
 
 def cases(
@@ -29,11 +31,14 @@ def cases(
     ratios: Iterable[float] = DEFAULT_RATIOS,
     seeds: Iterable[int] = DEFAULT_SEEDS,
     marks: Iterable[pytest.MarkDecorator] = (),
+    kinds: Iterable[str] = ("unstructured",),
     **fixed,
 ) -> list:
     """pytest.param for every combination, with ids like magnitude_global-mnist5k-lenet5-r4-s0;
-    `fixed` sets the other Case fields (recipes, pretrain_seed...) for all of them."""
-    names = list(methods) if methods is not None else method_names()
+    `fixed` sets the other Case fields (recipes, pretrain_seed...) for all of them. Without
+    `methods`, every method file of the `kinds` (the ShrinkBench grids: masks at any ratio; N:M
+    patterns fix their own sparsity and channel methods have their own suite)."""
+    names = list(methods) if methods is not None else method_names(kinds=kinds)
     grid = itertools.product(names, datasets, archs, ratios, seeds)
     made = under_protocols([Case(m, d, a, r, s, **fixed) for m, d, a, r, s in grid])
     return [pytest.param(c, id=c.id, marks=list(marks)) for c in made]
