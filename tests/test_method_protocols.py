@@ -28,8 +28,8 @@ def env(shared_cache):
 
 
 METHODS_FOUND = discover(REPO / "methods")
-# Channel methods remove conv channels physically: they run on LeNet-5 (the MLP has no channel
-# group to score), and protocols that rewind weights to a dense checkpoint refuse them clearly.
+# Channel methods remove conv channels physically: they run on ResNet-20 (the MLP has no channel
+# group to score, LeNet-5 no batch norm for channel_bn), and protocols that rewind weights to a dense checkpoint refuse them clearly.
 REWINDING = ("imp",)
 
 
@@ -37,7 +37,7 @@ REWINDING = ("imp",)
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_runs_under_every_protocol(method, protocol, env):
     channel = METHODS_FOUND[method].kind == "channel"
-    case = Case(method, "digits", "lenet5" if channel else "mlp", 3, 0, protocol=protocol, **TINY)
+    case = Case(method, "digits", "resnet20" if channel else "mlp", 3, 0, protocol=protocol, **TINY)
     if channel and protocol in REWINDING:
         with pytest.raises(UnsupportedKindError, match=r"removed channels physically.*oneshot"):
             run_case(case, env, {})
