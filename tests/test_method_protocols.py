@@ -29,7 +29,8 @@ def env(shared_cache):
 
 METHODS_FOUND = discover(REPO / "methods")
 # Channel methods remove conv channels physically: they run on ResNet-20 (the MLP has no channel
-# group to score, LeNet-5 no batch norm for channel_bn), and protocols that rewind weights to a dense checkpoint refuse them clearly.
+# group to score, LeNet-5 no batch norm for channel_bn), and protocols that rewind weights to a
+# dense checkpoint refuse them clearly.
 REWINDING = ("imp",)
 
 
