@@ -14,10 +14,12 @@ from bench.training.zoo import PretrainedSpec
 IDENTITY = ("case_key", "method_hash", "pretrained_sha256", "pretrain_recipe_key", "recipe_key")
 
 
-def expected(case: Case, methods: dict[str, Method], cache: WeightsCache) -> tuple | None:
+def expected(case: Case, methods: dict[str, Method], cache: WeightsCache,
+             metas: dict | None = None) -> tuple | None:
     """The IDENTITY values a run of `case` would record, or None when they cannot be known
     beforehand: the method is missing, a name does not resolve, or the pretrained weights are not
-    in the cache (then no row can have been made with them on this machine)."""
+    in the cache (then no row can have been made with them on this machine). `metas` keeps the
+    cache metadata already read, by key, so a grid reads each pretrained entry's once."""
     found = methods.get(case.method)
     if found is None or not found.ok:
         return None
@@ -27,7 +29,11 @@ def expected(case: Case, methods: dict[str, Method], cache: WeightsCache) -> tup
         ft = recipes.get(case.finetune or ds.finetune_recipe)
     except Exception:  # an unknown name: the case runs and fails with the reason
         return None
-    meta = cache.meta(PretrainedSpec(case.dataset, case.arch, pre, case.pretrain_seed).key)
+    key = PretrainedSpec(case.dataset, case.arch, pre, case.pretrain_seed).key
+    metas = {} if metas is None else metas
+    if key not in metas:
+        metas[key] = cache.meta(key)
+    meta = metas[key]
     sha = (meta or {}).get("sha256")
     if not sha:
         return None

@@ -14,9 +14,9 @@ import pytest
 
 from bench.errors import BenchError
 from bench.harness import row as rows
-from bench.harness.case import Case
 from bench.methods import discover
 from bench.plugin.fixtures import EXTRA, ROW
+from bench.plugin.items import case_of
 from bench.plugin.resume import RESUMED, RESUMED_PROPERTY
 from bench.plugin.writer import ROW_PROPERTY, ResultWriter
 from bench.results import provenance
@@ -101,15 +101,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(f"broken method files (--bench-strict-methods):\n{lines}")
 
 
-def _case_of(item: pytest.Item) -> Case | None:
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return next((v for v in params.values() if isinstance(v, Case)), None)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    case = _case_of(item)
+    case = case_of(item)
     if case is None or not (report.when == "call" or (report.when == "setup" and not report.passed)):
         return report
     if RESUMED in item.stash:  # skipped by resume: no row, so the passed row keeps standing

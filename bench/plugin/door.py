@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.harness.case import Case
+from bench.plugin.items import case_of
 from bench.suggest import did_you_mean
 
 _COLLECTED = pytest.StashKey[list]()  # the bench cases collected, before any deselection
@@ -45,20 +45,15 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "pytest-timeout plugin (pip install pytest-timeout)")
 
 
-def _case(item: pytest.Item) -> Case | None:
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return next((v for v in params.values() if isinstance(v, Case)), None)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Count the cases before -k, -m or a suite deselects any; keep only the exact ratios/seeds."""
-    config.stash[_COLLECTED] = [c for c in map(_case, items) if c is not None]
+    config.stash[_COLLECTED] = [c for c in map(case_of, items) if c is not None]
     ratios, seeds = _numbers(config, "bench_ratios", float), _numbers(config, "bench_seeds", int)
     timeout = config.getoption("bench_timeout")
     keep, drop = [], []
     for item in items:
-        case = _case(item)
+        case = case_of(item)
         if case is not None and ((ratios is not None and case.ratio not in ratios)
                                  or (seeds is not None and case.seed not in seeds)):
             drop.append(item)

@@ -12,9 +12,9 @@ import os
 
 import pytest
 
-from bench.harness.case import Case
 from bench.harness.identity import expected
 from bench.methods import discover
+from bench.plugin.items import case_of
 from bench.results.finished import Finished, finished_cases, merge_finished, standing_run
 from bench.results.read import open_db
 from bench.training.cache import WeightsCache
@@ -69,12 +69,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     methods = discover(os.environ.get("BENCH_METHODS"))
     cache = WeightsCache(config.getoption("bench_cache"))
+    metas: dict = {}  # pretrained key -> its cache metadata, read once for all its cases
     for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        case = next((v for v in params.values() if isinstance(v, Case)), None)
+        case = case_of(item)
         if case is None:
             continue
-        run_id = standing_run(finished, expected(case, methods, cache))
+        run_id = standing_run(finished, expected(case, methods, cache, metas))
         if run_id:
             item.stash[RESUMED] = run_id
             item.add_marker(pytest.mark.skip(

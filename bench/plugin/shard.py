@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from bench.harness.case import Case
+from bench.plugin.items import case_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,8 +34,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 def shard_of(item: pytest.Item, n: int) -> int:
     """The 0-based shard of an item: its case key modulo n (other tests: a hash of the node id),
     so independent of collection order, of -n and of which other cases are selected."""
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    case = next((v for v in params.values() if isinstance(v, Case)), None)
+    case = case_of(item)
     key = case.key if case is not None else hashlib.sha256(item.nodeid.encode()).hexdigest()
     return int(key, 16) % n
 
