@@ -5,6 +5,7 @@
     python -m bench zoo pretrain --datasets digits mnist5k --archs lenet5 mlp resnet20
     python -m bench zoo export weights.tar --datasets mnist5k   # entries into one archive
     python -m bench zoo import weights.tar                      # on another machine, verified
+    python -m bench zoo clean --kind imp-round --dry-run        # what freeing space would remove
 """
 
 from __future__ import annotations
@@ -45,11 +46,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("path", metavar="ARCHIVE")
     imp.add_argument("--replace", action="store_true",
                      help="overwrite entries cached here with other weights under the same key")
+    clean = sub.add_parser("clean", help="remove entries chosen by kind, dataset, arch, seed or "
+                                         "key (at least one); entries in use are left alone")
+    clean.add_argument("--kind", nargs="+", default=None, metavar="KIND",
+                       help="model, checkpoint, imp-round (iterative-pruning rounds kept to "
+                            "resume) or damaged (checksum mismatch, unreadable metadata)")
+    clean.add_argument("--keys", nargs="+", default=None, metavar="KEY")
+    clean.add_argument("--datasets", nargs="+", default=None, metavar="NAME")
+    clean.add_argument("--archs", nargs="+", default=None, metavar="NAME")
+    clean.add_argument("--seeds", nargs="+", type=int, default=None, metavar="N")
+    clean.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
 
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "action", None) == "pretrain":
         return _pretrain(args)
+    if getattr(args, "action", None) == "clean":
+        return _clean(args)
     if getattr(args, "action", None) in ("export", "import"):
         return _archive(args)
     zoo = Zoo(args.bench_cache)
@@ -105,4 +118,24 @@ def _archive(args: argparse.Namespace) -> int:
         print_json(rows)
     else:
         print_table(rows)
+    return 0
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from bench.training import cleanup
+
+    zoo = Zoo(args.bench_cache)
+    chosen = cleanup.choose(zoo.cache, args.kind, args.datasets, args.archs, args.seeds, args.keys)
+    outcome = ({e.key: "would remove" for e in chosen} if args.dry_run
+               else cleanup.remove(zoo.cache, chosen))
+    rows = [{"key": e.key, "kind": e.kind, "dataset": e.meta.get("dataset"),
+             "arch": e.meta.get("arch"), "seed": e.meta.get("seed"), "MB": round(e.bytes / 2**20, 2),
+             "result": outcome[e.key]} for e in chosen]
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table(rows)
+    freed = sum(e.bytes for e in chosen if outcome[e.key] != "in use")
+    verb = "would free" if args.dry_run else "freed"
+    print(f"\n{len(chosen)} entries, {verb} {freed / 2**20:.1f} MB in {zoo.root}")
     return 0
