@@ -37,6 +37,13 @@ def test_paired_pairs_on_seed_and_weights():
     assert p.ci_low == pytest.approx(0.1) and p.ci_high == pytest.approx(0.1)
 
 
+def test_two_versions_of_a_method_on_one_seed_are_refused_not_paired_at_random():
+    rows = [_row("a", 4, 0, 0.8, method_hash="v1"), _row("a", 4, 0, 0.6, method_hash="v2"),
+            _row("b", 4, 0, 0.7)]
+    with pytest.raises(stats.AmbiguousPairError, match=r"method=a.*seed 0.*--versions all"):
+        stats.paired(rows, "a", "b")
+
+
 def test_kendall_tau_detects_reversal():
     a = {"x": 1, "y": 2, "z": 3}
     assert stats.kendall_tau(a, a) == pytest.approx(1.0)

@@ -9,8 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.errors import InvalidValueError
 from bench.harness.case import PAIR_KEYS
 from bench.results.schema import passed
+
+
+class AmbiguousPairError(InvalidValueError):
+    """Two rows claim the same place in a pairing (the same seed, weights and conditions)."""
 
 
 @dataclass(frozen=True)
@@ -77,24 +82,7 @@ class Paired:
 
 def paired(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[Paired]:
     """Paired comparison of methods `a` and `b` on `metric`, per (dataset, arch, ratio)."""
-    from scipy import stats as sps  # on use: importing it costs a second
-
-    by_key: dict[tuple, dict[str, float]] = defaultdict(dict)
-    for row in rows:
-        if row.get("method") in (a, b) and row.get(metric) is not None:
-            by_key[tuple(row.get(k) for k in PAIR_KEYS)][row["method"]] = row[metric]
-    diffs: dict[tuple, list[float]] = defaultdict(list)
-    for key, values in by_key.items():
-        if a in values and b in values:
-            diffs[tuple(key[PAIR_KEYS.index(k)] for k in ("dataset", "arch", "ratio"))].append(
-                values[a] - values[b])
-    out = []
-    for (dataset, arch, ratio), d in sorted(diffs.items(), key=lambda kv: kv[0]):
-        s = summarize(d)
-        p = float(sps.ttest_1samp(d, 0.0).pvalue) if len(d) > 1 and np.ptp(d) > 1e-9 else math.nan
-        out.append(Paired(dataset, arch, ratio, s.n, s.mean, s.ci_low, s.ci_high,
-                          sum(x > 0 for x in d), p))
-    return out
+    return [p for _, p in paired_on(rows, "method", a, b, metric)]
 
 
 def rank_methods(rows: Iterable[dict], metric: str = "top1") -> dict[str, int]:
@@ -170,7 +158,14 @@ def paired_on(rows: Iterable[dict], field: str, a: str, b: str, metric: str = "t
     by_key: dict[tuple, dict[str, float]] = defaultdict(dict)
     for row in rows:
         if row.get(field) in (a, b) and row.get(metric) is not None:
-            by_key[tuple(row.get(k) for k in keys)][row[field]] = row[metric]
+            values = by_key[tuple(row.get(k) for k in keys)]
+            if row[field] in values:  # e.g. two versions of a method's source on one seed
+                raise AmbiguousPairError(
+                    f"two rows of {field}={row[field]} pair with the same seed and conditions "
+                    f"({row.get('method')}, {row.get('dataset')}, {row.get('arch')}, ratio "
+                    f"{row.get('ratio')}, seed {row.get('seed')}), most likely two versions of a "
+                    "method; pair one version at a time (leave out --versions all)")
+            values[row[field]] = row[metric]
     diffs: dict[tuple, list[float]] = defaultdict(list)
     for key, values in by_key.items():
         if a in values and b in values:
