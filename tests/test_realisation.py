@@ -48,6 +48,18 @@ def test_the_best_method_at_a_measured_speedup_differs_from_the_theoretical_one(
     assert by_level[2]["best at measured"] == "chan"  # the only one that is 2x faster
 
 
+def test_a_method_under_two_targets_has_a_curve_per_target(rows):
+    """Params- and MAC-target cases of one method at one ratio are different models: their
+    curves are not averaged together, and the winner is named with its target."""
+    rows = [r | {"target": "params"} for r in rows]
+    macs = [r | {"target": "macs", "top1": r["top1"] + 0.1} for r in rows if r["method"] == "chan"]
+    plain = realisation.measured_winners_table(rows, levels=(2,))[0]
+    by_level = {r["level"]: r for r in realisation.measured_winners_table(rows + macs, levels=(2,))}
+    assert by_level[2]["best at measured"] == "chan (target=macs)"
+    assert by_level[2]["top1 at measured"] == pytest.approx(plain["top1 at measured"] + 0.1)
+    assert by_level[2]["best at theoretical"] == "mask (target=params)"
+
+
 def test_the_plot_draws_measured_beside_theoretical(rows):
     fig = plot.figure(rows, x="speed")
     assert [ax.get_xlabel().split()[0] for ax in fig.axes] == ["theoretical", "measured"]

@@ -66,22 +66,32 @@ def _curve(rows: list[dict], axis: str) -> tuple[np.ndarray, np.ndarray]:
 
 def measured_winners_table(rows: Iterable[dict], levels: Sequence[float] = (1.5, 2, 3, 4)) -> list[dict]:
     """The best method at a fixed measured speedup (largest batch; accuracy interpolated on log2
-    of the axis, never extrapolated), beside the best at the same theoretical speedup."""
+    of the axis, never extrapolated), beside the best at the same theoretical speedup. A method
+    run under several conditions (e.g. params and MAC targets) has one curve per condition, and
+    the winner is named with its condition."""
     rows = [r for r in passed(rows) if r.get("top1") is not None]
     out = []
     for (dataset, arch), rs in stats.group(rows, ["dataset", "arch"]).items():
-        methods = stats.group(rs, ["method"])
+        varying = [k for k in CONDITION_KEYS if len({r.get(k) for r in rs}) > 1]
+        curves = {_label(key, varying): m_rows
+                  for key, m_rows in stats.group(rs, ["method", *varying]).items()}
         for level in levels:
             entry = {"dataset": dataset, "arch": arch, "level": level}
             for axis, label in ((MEASURED, "measured"), ("speedup_theoretical", "theoretical")):
                 best, best_acc = None, -math.inf
-                for (method,), m_rows in methods.items():
+                for name, m_rows in curves.items():
                     xs, ys = _curve(m_rows, axis)
                     if len(xs) and xs[0] <= np.log2(level) <= xs[-1]:
                         acc = float(np.interp(np.log2(level), xs, ys))
                         if acc > best_acc:
-                            best, best_acc = method, acc
+                            best, best_acc = name, acc
                 entry[f"best at {label}"] = best
                 entry[f"top1 at {label}"] = best_acc if best else None
             out.append(entry)
     return out
+
+
+def _label(key: tuple, varying: Sequence[str]) -> str:
+    """'method' or 'method (target=macs)': a curve's name."""
+    conditions = ", ".join(f"{k}={v}" for k, v in zip(varying, key[1:], strict=True))
+    return f"{key[0]} ({conditions})" if conditions else key[0]
