@@ -6,9 +6,8 @@ fewer MACs, three seeds, one epoch of finetuning (finetune-small-fast).
     python -m bench report --view realisation --view winners-measured
 
 Every row carries measured speedups at batch 1, 32 and 256 beside the theoretical one. The
-batch-norm methods (channel_bn*) are left out on LeNet-5, which has no batch norm to score. On
-ResNet-20 (about 50 s a case on one core) the uniform per-layer variants other than
-channel_l1_layer are left out to keep the suite near an hour on 2 cores: 96 + 120 cases.
+batch-norm methods (channel_bn*) are left out on LeNet-5, which has no batch norm to score:
+144 ResNet-20 cases and 120 LeNet-5 cases.
 """
 
 import pytest
@@ -26,8 +25,7 @@ FIXED = {"datasets": ["mnist5k"], "ratios": (2, 4), "seeds": (0, 1, 2),
 
 CASES = [case
          for target in ("params", "macs")
-         for arch, methods in (("resnet20", [m for m in CHANNEL if not m.endswith("_layer")]
-                                + ["channel_l1_layer"] + MASK),
+         for arch, methods in (("resnet20", CHANNEL + MASK),
                                ("lenet5", [m for m in CHANNEL if not m.startswith("channel_bn")]
                                 + MASK))
          for case in grid.cases(methods=methods, archs=[arch], target=target, **FIXED)]

@@ -65,3 +65,12 @@ def test_the_plot_draws_measured_beside_theoretical(rows):
     assert [ax.get_xlabel().split()[0] for ax in fig.axes] == ["theoretical", "measured"]
     no_latency = [{k: v for k, v in r.items() if k != "speedup_measured_batch"} for r in rows]
     assert len(plot.figure(no_latency, x="all").axes) == 2
+
+
+def test_the_plot_tells_a_method_s_conditions_apart_by_marker_fill(rows):
+    rows = [r | {"target": "params"} for r in rows]
+    macs = [r | {"target": "macs"} for r in rows if r["method"] == "chan"]
+    fig = plot.figure(rows + macs, x="speed")
+    fills = {line.get_label(): line.get_markerfacecolor() for line in fig.axes[0].get_lines()
+             if line.get_label().startswith("chan")}
+    assert fills["chan (target=macs)"] != "white" and fills["chan (target=params)"] == "white"

@@ -81,6 +81,11 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
     methods = sorted({_label(line, conditions) for line in lines})
     families = sorted({_family(m) for m in methods})
     colours = {m: matplotlib.colormaps["tab10"](families.index(_family(m)) % 10) for m in methods}
+    # a method under several conditions (e.g. params and MAC targets): filled markers for the
+    # first condition, hollow ones for the others
+    settings = sorted({tuple(line[k] for k in conditions) for line in lines}, key=str)
+    hollow = {_label(line, conditions) for line in lines
+              if settings.index(tuple(line[k] for k in conditions)) > 0}
     fig = Figure(figsize=(5.5 * len(xs) + 2.5, 4 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), len(xs), squeeze=False)
     scale = 100.0  # fractions in the database, percent on the figure
@@ -99,6 +104,7 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
                 sd = [(p[f"{ycol}_std"] or 0.0) * scale for p in pts]
                 linestyle, marker = style(method)
                 ax.plot(px, py, linestyle=linestyle, marker=marker, ms=4, color=colours[method],
+                        markerfacecolor="white" if method in hollow else colours[method],
                         label=method)
                 ax.fill_between(px, [a - b for a, b in zip(py, sd, strict=True)],
                                 [a + b for a, b in zip(py, sd, strict=True)],
