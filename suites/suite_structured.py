@@ -1,5 +1,5 @@
-"""Structured pruning beside unstructured: channel methods (removed physically) and magnitude
-pruning on MNIST-5k with ResNet-20 and LeNet-5, at 2x and 4x fewer parameters and 2x and 4x
+"""Structured pruning beside unstructured: channel methods (removed physically), N:M patterns
+and magnitude pruning on MNIST-5k with ResNet-20 and LeNet-5, at 2x and 4x fewer parameters and 2x and 4x
 fewer MACs, three seeds, one epoch of finetuning (finetune-small-fast).
 
     pytest suites/ --bench-suite structured -n 2
@@ -7,7 +7,8 @@ fewer MACs, three seeds, one epoch of finetuning (finetune-small-fast).
 
 Every row carries measured speedups at batch 1, 32 and 256 beside the theoretical one. The
 batch-norm methods (channel_bn*) are left out on LeNet-5, which has no batch norm to score:
-144 ResNet-20 cases and 120 LeNet-5 cases.
+144 ResNet-20 cases and 120 LeNet-5 cases. The N:M methods (half the weights, in a pattern
+that only sparse tensor cores turn into time) run once per seed on each: 12 cases.
 """
 
 import pytest
@@ -19,6 +20,7 @@ from bench.methods import discover
 pytestmark = pytest.mark.bench_suite("structured")
 
 CHANNEL = sorted(n for n, m in discover().items() if m.ok and m.kind == "channel")
+NM = sorted(n for n, m in discover().items() if m.ok and m.kind == "nm")
 MASK = ["magnitude_global", "magnitude_layer"]
 FIXED = {"datasets": ["mnist5k"], "ratios": (2, 4), "seeds": (0, 1, 2),
          "finetune": "finetune-small-fast"}
@@ -29,6 +31,8 @@ CASES = [case
                                ("lenet5", [m for m in CHANNEL if not m.startswith("channel_bn")]
                                 + MASK))
          for case in grid.cases(methods=methods, archs=[arch], target=target, **FIXED)]
+# N:M patterns fix their own sparsity (2:4 and 4:8 keep half): one ratio, no target
+CASES += grid.cases(methods=NM, archs=["resnet20", "lenet5"], **FIXED | {"ratios": (2,)})
 
 
 @pytest.mark.parametrize("case", CASES)
