@@ -8,6 +8,7 @@ import multiprocessing as mp
 import pytest
 import torch
 
+from bench import data
 from bench.training import cache as cache_module
 from bench.training.recipes import Recipe
 from bench.training.zoo import PretrainedSpec, Zoo
@@ -31,6 +32,8 @@ def test_trains_once_then_reuses(tmp_path):
     meta = json.loads((tmp_path / SPEC.key / "meta.json").read_text())
     assert meta["dataset"] == "digits" and meta["recipe_key"] == ONE_EPOCH.key
     assert 0.5 < meta["top1"] <= 1.0  # one epoch of an MLP on the digits is far above chance
+    train_set, _ = data.load("digits")
+    assert meta["train_steps"] == -(-len(train_set) // ONE_EPOCH.batch_size)  # one epoch's steps
     second = Zoo(tmp_path)
     again = second.ensure(SPEC)
     assert second.trained == []

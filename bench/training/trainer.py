@@ -57,7 +57,7 @@ def _pretrain(dataset: str, arch: str, recipe: Recipe, seed: int, data_root: Pat
 
     start = time.perf_counter()
     logs = train(model, loader, recipe, device=device, seed=seed,
-                 after_step=after_step if wanted else None)
+                 after_step=after_step)
     seconds = time.perf_counter() - start
     model.cpu()
     result = evaluate(model, make_loader(test_set, ds.eval_batch_size, shuffle=False))
