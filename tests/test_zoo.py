@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
+import stat
 
 import pytest
 import torch
@@ -98,6 +100,18 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         cache_module.atomic_write(target, broken)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["weights.pt"]  # no temporary left behind
+
+
+def test_atomic_write_gives_the_permissions_of_a_plain_open(tmp_path):
+    """A cache shared by a group must be readable by it: not mkstemp's owner-only mode."""
+    old = os.umask(0o002)
+    try:
+        cache_module.atomic_write(tmp_path / "w.pt", lambda f: f.write(b"x"))
+        (tmp_path / "plain").write_bytes(b"x")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "w.pt").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain").stat().st_mode) == 0o664
 
 
 def test_pretrain_grid_fills_the_cache(tmp_path):

@@ -24,6 +24,7 @@ class BenchEnv:
     device: str = "cpu"
     measure_latency: bool = True
     parallel: bool = False  # other workers running: latency is flagged as taken under load
+    save_models: str | None = None  # folder where each case's final model is kept (None: not kept)
     _methods: dict[str, Method] | None = None
     dense: dict[str, dict] = field(default_factory=dict)  # figures of each dense model, by key
     _dense_models: dict[str, nn.Module] = field(default_factory=dict)

@@ -7,6 +7,7 @@ from bench.harness.case import Case
 from bench.harness.env import BenchEnv
 from bench.harness.protocols import resolve
 from bench.harness.protocols.registry import Protocol
+from bench.harness.saved_models import save_model
 from bench.harness.steps import CaseRun
 
 
@@ -14,6 +15,8 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     """Run `case`, filling `row` as it goes (so a failure keeps what was learnt), and return it."""
     protocol, run = prepare(case, env, row)
     protocol(run)
+    if env.save_models:
+        row.update(save_model(run, env.save_models))
     return row
 
 

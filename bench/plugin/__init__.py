@@ -40,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="torch device the cases run on (default: cpu)")
     group.addoption("--bench-no-latency", action="store_true",
                     help="skip latency measurement (faster; latency columns stay empty)")
+    group.addoption("--bench-save-models", default=None, metavar="DIR",
+                    help="keep each case's final model as DIR/<case_key>.pt, weights and masks "
+                         "(bench.structured.io.load reads it; rows get model_path, model_sha256)")
     group.addoption("--bench-strict-methods", action="store_true",
                     help="a broken method file is a collection error instead of failing its cases")
     group.addoption("--bench-no-db", action="store_true", help="write no results database")

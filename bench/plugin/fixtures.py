@@ -48,6 +48,7 @@ def bench_env(pytestconfig: pytest.Config) -> BenchEnv:
                 device),
         methods_dir=os.environ["BENCH_METHODS"], device=device,
         measure_latency=not pytestconfig.getoption("bench_no_latency"), parallel=workers > 1,
+        save_models=pytestconfig.getoption("bench_save_models"),
     )
 
 

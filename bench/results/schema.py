@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Steps that adding missing columns cannot do (renames, backfills), keyed by the version they reach.
 # Added columns need no step: every open adds the columns of the dicts below that a table lacks.
 MIGRATIONS: dict[int, list[str]] = {
     2: [],  # v2 added runs.options, runs.pytest and results.worker (added as missing columns)
     3: [],  # v3 added case_key, pretrained_sha256, protocol, training cost, per-layer activations,
             # epoch phases (added as missing columns)
+    4: [],  # v4 added results.model_path and model_sha256 (added as missing columns)
 }
 
 RUN_COLUMNS = {
@@ -70,6 +71,8 @@ RESULT_COLUMNS = {
     "latency_sweep": "JSON", "realisation_gap": "DOUBLE", "realisation_gap_batch": "DOUBLE",
     "latency_semistructured_ms": "DOUBLE", "speedup_semistructured": "DOUBLE",
     "semistructured_backend": "VARCHAR", "reinitialised": "BOOLEAN",
+    # the case's final model, kept with --bench-save-models DIR (bench/harness/saved_models.py)
+    "model_path": "VARCHAR", "model_sha256": "VARCHAR",
 }
 
 LAYER_COLUMNS = {

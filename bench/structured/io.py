@@ -1,9 +1,11 @@
-"""Save and load a physically pruned model: its architecture's name and input, every layer's
-channel counts and shortcut mappings, and its weights, read back with torch.load(weights_only=True)."""
+"""Save and load a pruned model: its architecture's name and input, every layer's channel counts
+and shortcut mappings, its weights, and its masks if it has any; read back with
+torch.load(weights_only=True)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -11,6 +13,7 @@ from torch import nn
 from bench import models
 from bench.errors import InvalidValueError
 from bench.models.cifar_resnet import ShortcutA
+from bench.training.cache import atomic_write
 
 FORMAT = 1
 SHAPE_ATTRIBUTES = ("in_channels", "out_channels", "in_features", "out_features", "num_features",
@@ -31,20 +34,23 @@ def describe(model: nn.Module) -> dict:
 
 
 def save(model: nn.Module, path: str | os.PathLike, arch: str, input_shape: tuple[int, ...],
-         num_classes: int) -> None:
-    """Write `model` (a registered architecture `arch`, possibly with channels removed) to `path`."""
-    torch.save({"format": FORMAT, "arch": arch, "input_shape": list(input_shape),
-                "num_classes": num_classes, **describe(model),
-                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, path)
+         num_classes: int, masks: dict[str, torch.Tensor] | None = None,
+         info: dict | None = None) -> None:
+    """Write `model` (a registered architecture `arch`, possibly with channels removed) to `path`
+    atomically, with its `masks` (weight name -> bool tensor) and `info` (plain values, e.g. the
+    case it came from) if given."""
+    saved = {"format": FORMAT, "arch": arch, "input_shape": list(input_shape),
+             "num_classes": num_classes, **describe(model),
+             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+             "masks": {k: v.detach().cpu().bool() for k, v in (masks or {}).items()},
+             "info": dict(info or {})}
+    atomic_write(Path(path), lambda f: torch.save(saved, f))
 
 
 def load(path: str | os.PathLike) -> nn.Module:
     """The model saved at `path`: the architecture rebuilt, narrowed to the saved widths, weights
     loaded strictly (every key and shape must match)."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if saved.get("format") != FORMAT:
-        raise InvalidValueError(f"{path}: not a pruned model of format {FORMAT} (saved by "
-                                "bench.structured.io.save)")
+    saved = read(path)
     model = models.build(saved["arch"], tuple(saved["input_shape"]), saved["num_classes"])
     modules = dict(model.named_modules())
     for name, attributes in saved["shapes"].items():
@@ -56,6 +62,16 @@ def load(path: str | os.PathLike) -> nn.Module:
     _resize(model, saved["state_dict"])
     model.load_state_dict(saved["state_dict"], strict=True)
     return model
+
+
+def read(path: str | os.PathLike) -> dict:
+    """Everything saved at `path` as plain values and tensors: `masks` and `info` beside what
+    `load` builds the model from."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise InvalidValueError(f"{path}: not a pruned model of format {FORMAT} (saved by "
+                                "bench.structured.io.save)")
+    return saved
 
 
 def _resize(model: nn.Module, state: dict[str, torch.Tensor]) -> None:

@@ -1,0 +1,25 @@
+"""Keeping each case's final model (pruned, trained, measured) as `<folder>/<case_key>.pt`, so
+that it can be reused or timed again elsewhere; load it with `bench.structured.io.load`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bench.harness.steps import CaseRun
+from bench.structured import io
+from bench.training.cache import sha256
+
+INFO_COLUMNS = ("case_id", "case_key", "method", "method_hash", "dataset", "arch", "ratio", "seed",
+                "protocol", "pretrained_sha256", "recipe_key", "top1", "compression",
+                "speedup_theoretical")
+
+
+def save_model(run: CaseRun, folder: str | os.PathLike) -> dict:
+    """Write the case's model with its masks and identity; the row's model_path and model_sha256.
+    A case run again overwrites its file: model_sha256 says which weights a row describes."""
+    path = Path(folder).expanduser().resolve() / f"{run.row['case_key']}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    io.save(run.model, path, run.case.arch, run.ds.input_shape, run.ds.num_classes,
+            masks=run.masks, info={k: run.row.get(k) for k in INFO_COLUMNS})
+    return {"model_path": str(path), "model_sha256": sha256(path)}
