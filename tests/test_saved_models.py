@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 from bench import data
@@ -9,6 +11,7 @@ from bench.data.loaders import make_loader
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
 from bench.harness.run import run_case
+from bench.plugin import fixtures
 from bench.results.store import Store
 from bench.structured import io
 from bench.training.cache import sha256
@@ -51,3 +54,15 @@ def test_without_the_option_nothing_is_kept(shared_cache, tmp_path):
     env = BenchEnv(zoo=Zoo(shared_cache), methods_dir="methods", measure_latency=False)
     row = run_case(Case("magnitude_global", "digits", "lenet5", 2), env, {})
     assert "model_path" not in row
+
+
+def test_an_unwritable_folder_stops_the_run_before_any_case(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    options = {"bench_threads": "1", "bench_save_models": str(blocker / "models")}
+    config = types.SimpleNamespace(getoption=options.get)
+    with pytest.raises(pytest.UsageError, match=r"--bench-save-models .* cannot be written"):
+        fixtures.pytest_configure(config)
+    options["bench_save_models"] = str(tmp_path / "new" / "models")
+    fixtures.pytest_configure(config)  # a missing folder is made
+    assert (tmp_path / "new" / "models").is_dir()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bench.errors import BenchError
 from bench.harness.steps import CaseRun
 from bench.structured import io
 from bench.training.cache import sha256
@@ -15,11 +16,28 @@ INFO_COLUMNS = ("case_id", "case_key", "method", "method_hash", "dataset", "arch
                 "speedup_theoretical")
 
 
+class ModelFolderError(BenchError, OSError):
+    """The folder given to keep the models in cannot be written."""
+
+
+def check_folder(folder: str | os.PathLike) -> Path:
+    """`folder` made if missing and proved writable (before any case spends its compute)."""
+    path = Path(folder).expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ModelFolderError(f"--bench-save-models {folder}: the folder cannot be written "
+                               f"({exc.strerror or exc}); give a writable folder") from None
+    return path
+
+
 def save_model(run: CaseRun, folder: str | os.PathLike) -> dict:
     """Write the case's model with its masks and identity; the row's model_path and model_sha256.
     A case run again overwrites its file: model_sha256 says which weights a row describes."""
-    path = Path(folder).expanduser().resolve() / f"{run.row['case_key']}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_folder(folder) / f"{run.row['case_key']}.pt"
     io.save(run.model, path, run.case.arch, run.ds.input_shape, run.ds.num_classes,
             masks=run.masks, info={k: run.row.get(k) for k in INFO_COLUMNS})
     return {"model_path": str(path), "model_sha256": sha256(path)}

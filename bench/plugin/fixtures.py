@@ -14,6 +14,7 @@ from bench.harness import threads
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
 from bench.harness.run import run_case
+from bench.harness.saved_models import ModelFolderError, check_folder
 from bench.plugin.devices import device_of
 from bench.training.zoo import Zoo
 
@@ -32,7 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     try:  # a bad value stops the run before any case, not every case one by one
         threads.per_process(config.getoption("bench_threads"), 1)
-    except ValueError as exc:
+        if config.getoption("bench_save_models"):
+            check_folder(config.getoption("bench_save_models"))
+    except (ValueError, ModelFolderError) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
