@@ -1,0 +1,71 @@
+"""python -m bench retime: kept models timed again against their dense models, or refused clearly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.harness.case import Case
+from bench.harness.env import BenchEnv
+from bench.harness.run import run_case
+from bench.training.zoo import Zoo
+
+
+@pytest.fixture(scope="module")
+def kept(shared_cache, tmp_path_factory):
+    """A channel case and a mask case run with their models kept, latency not measured."""
+    folder = tmp_path_factory.mktemp("kept")
+    env = BenchEnv(zoo=Zoo(shared_cache), methods_dir="methods", measure_latency=False,
+                   save_models=str(folder))
+    rows = []
+    for method in ("channel_l1", "magnitude_global"):
+        case = Case(method, "digits", "lenet5", 2)
+        rows.append(run_case(case, env, {}) | {"nodeid": case.id, "status": "passed"})
+    return rows
+
+
+def _retime(db, cache, capsys, *more) -> tuple[int, str, str]:
+    code = main(["retime", "--db", str(db), "--bench-cache", str(cache), *more])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_kept_models_are_timed_again_with_the_harness_figures(kept, make_results_db,
+                                                                shared_cache, capsys):
+    db = make_results_db("r.duckdb", {"run1": kept})
+    code, out, _ = _retime(db, shared_cache, capsys, "--json")
+    assert code == 0
+    timed = {r["case"]: r for r in json.loads(out)}
+    assert set(timed) == {r["case_id"] for r in kept}
+    for row in kept:
+        got = timed[row["case_id"]]
+        assert row.get("speedup_measured") is None  # the run measured no latency ...
+        latency = got["latency"]  # ... retime does, as the harness would have
+        assert [s["batch"] for s in latency["latency_sweep"]] == [1, 32, 256]
+        assert latency["latency_parallel"] is False and latency["latency_threads"] == 1
+        assert latency["latency_backend"] == ("dense" if row["method"] == "channel_l1"
+                                              else "dense-masked")
+        assert got["gap batch"] == pytest.approx(got["now batch"] / row["speedup_theoretical"])
+
+
+def test_a_kept_model_overwritten_since_is_refused(kept, make_results_db, shared_cache, capsys,
+                                                  tmp_path):
+    stale = dict(kept[0], model_sha256="0" * 64)
+    db = make_results_db("r.duckdb", {"run1": [stale]})
+    code, _, err = _retime(db, shared_cache, capsys)
+    assert code == 2 and "holds other weights than this row describes" in err
+
+
+def test_a_dense_model_missing_from_the_cache_is_named(kept, make_results_db, capsys, tmp_path):
+    db = make_results_db("r.duckdb", {"run1": kept[:1]})
+    code, _, err = _retime(db, tmp_path / "empty-cache", capsys)
+    assert code == 2 and "is not in the cache" in err and "zoo export/import" in err
+
+
+def test_rows_without_kept_models_say_how_to_keep_them(case_row, make_results_db, shared_cache,
+                                                      capsys):
+    db = make_results_db("r.duckdb", {"run1": [case_row("m", 2, 0, 0.8)]})
+    code, _, err = _retime(db, shared_cache, capsys)
+    assert code == 2 and "--bench-save-models" in err
