@@ -42,7 +42,7 @@ def test_kept_models_are_timed_again_with_the_harness_figures(kept, make_results
     for row in kept:
         got = timed[row["case_id"]]
         assert row.get("speedup_measured") is None  # the run measured no latency ...
-        latency = got["latency"]  # ... retime does, as the harness would have
+        (latency,) = got["latency"]  # ... retime does, as the harness would have
         assert [s["batch"] for s in latency["latency_sweep"]] == [1, 32, 256]
         assert latency["latency_parallel"] is False and latency["latency_threads"] == 1
         assert latency["latency_backend"] == ("dense" if row["method"] == "channel_l1"
@@ -69,3 +69,14 @@ def test_rows_without_kept_models_say_how_to_keep_them(case_row, make_results_db
     db = make_results_db("r.duckdb", {"run1": [case_row("m", 2, 0, 0.8)]})
     code, _, err = _retime(db, shared_cache, capsys)
     assert code == 2 and "--bench-save-models" in err
+
+
+def test_repeated_timings_give_a_median_and_a_range(kept, make_results_db, shared_cache, capsys):
+    db = make_results_db("r.duckdb", {"run1": kept[1:]})
+    code, out, _ = _retime(db, shared_cache, capsys, "--json", "--repeat", "2")
+    assert code == 0
+    (got,) = json.loads(out)
+    speedups = sorted(t["speedup_measured_batch"] for t in got["latency"])
+    assert len(speedups) == 2 and got["now batch"] == pytest.approx(sum(speedups) / 2)
+    assert got["now batch range"] == f"{speedups[0]:.3g}-{speedups[1]:.3g}"
+    assert got["stable"].endswith("/2")

@@ -6,7 +6,10 @@ quiet machine, or on another device, and those are the figures to cite:
     pytest suites/ --bench-suite structured -n 2 --bench-save-models models/
     python -m bench retime --method channel_l1 --arch resnet20
 
-The rows' own figures are printed beside the new ones; the database is not changed.
+The rows' own figures are printed beside the new ones; the database is not changed. With
+--repeat N every model is timed N times, in N passes over all of them (so that a drift of the
+machine's speed reaches every case alike): the median and the range of the N speedups show how
+far the figure moves.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filters(parser)
     add_options(parser.add_argument, "--bench-cache")
     parser.add_argument("--device", default="cpu", help="torch device to time on (default: cpu)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="time every model N times, in N passes (default: 1)")
     parser.add_argument("--json", action="store_true", help="print JSON (every latency column)")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bench.harness.retime import retime
+    from bench.harness.retime import check, retime
     from bench.training.cache import WeightsCache
 
     rows = [r for r in selected_rows(args) if r.get("status") == "passed"]
@@ -38,21 +43,31 @@ def run(args: argparse.Namespace) -> int:
     if not kept:
         raise InvalidValueError(f"none of the {len(rows)} passed rows selected in {args.db} has a "
                                 "kept model; run the suite with --bench-save-models DIR")
+    if args.repeat < 1:
+        raise InvalidValueError(f"--repeat must be at least 1, not {args.repeat}")
     torch.set_num_threads(1)  # latency is timed with 1 thread; nothing else runs beside it
     cache = WeightsCache(args.bench_cache)
+    kept.sort(key=lambda r: r["case_id"])
+    for row in kept:  # every refusal before any timing, not after an hour of it
+        check(row, cache)
+    passes = [[retime(row, cache, args.device) for row in kept] for _ in range(args.repeat)]
     out = []
-    for row in sorted(kept, key=lambda r: r["case_id"]):
-        new = retime(row, cache, args.device)
-        out.append({"case": row["case_id"], "theor.": row["speedup_theoretical"],
-                    "run b1": row.get("speedup_measured"),
-                    "run batch": row.get("speedup_measured_batch"),
-                    "now b1": new.get("speedup_measured"),
-                    "now batch": new.get("speedup_measured_batch"),
-                    "batch": new["latency_batch_size"], "gap batch": new.get("realisation_gap_batch"),
-                    "A/A batch": new.get("latency_aa_batch"),
-                    "stable": new["latency_stable"] and new["latency_batch_stable"],
-                    "run under load": row.get("latency_parallel")}
-                   | ({"latency": new} if args.json else {}))
+    for row, timings in zip(kept, zip(*passes, strict=True), strict=True):
+        line = {"case": row["case_id"], "theor.": row["speedup_theoretical"],
+                "run b1": row.get("speedup_measured"),
+                "run batch": row.get("speedup_measured_batch"),
+                "now b1": _median(t.get("speedup_measured") for t in timings),
+                "now batch": _median(t.get("speedup_measured_batch") for t in timings)}
+        if args.repeat > 1:
+            batch = [t.get("speedup_measured_batch") for t in timings]
+            line["now batch range"] = (f"{min(batch):.3g}-{max(batch):.3g}"
+                                       if None not in batch else None)
+        line |= {"batch": timings[0]["latency_batch_size"],
+                 "gap batch": _median(t.get("realisation_gap_batch") for t in timings),
+                 "stable": f"{sum(t['latency_stable'] and t['latency_batch_stable'] for t in timings)}"
+                           f"/{len(timings)}",
+                 "run under load": row.get("latency_parallel")}
+        out.append(line | ({"latency": list(timings)} if args.json else {}))
     if args.json:
         print_json(out)
     else:
@@ -61,3 +76,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{len(kept)} kept models timed again on {args.device}"
               + (f"; {left} passed rows have none" if left else ""))
     return 0
+
+
+def _median(values) -> float | None:
+    """Median of the values that are not None (None if there are none)."""
+    import statistics
+
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None

@@ -17,10 +17,10 @@ class KeptModelChangedError(InvalidValueError):
     """The kept model file holds other weights than the row describes."""
 
 
-def retime(row: dict, cache: WeightsCache, device: str = "cpu") -> dict:
-    """The latency columns of `row` measured again now (sweep, A/A checks, speedups and gaps),
-    from its kept model (`model_path`, checked against `model_sha256`) and its dense model from
-    the cache (checked against `pretrained_sha256`)."""
+def check(row: dict, cache: WeightsCache) -> tuple[Path, tuple]:
+    """The row's kept model file and its dense weights (state dict, metadata), or an error that
+    says why it cannot be timed again: the file is gone or overwritten, or the dense model is
+    not in the cache with the sha256 the row records."""
     path = Path(row.get("model_path") or "")
     if not row.get("model_path") or not path.is_file():
         raise MissingFileError(f"{row['case_id']}: no kept model at {path}; run the case with "
@@ -36,9 +36,16 @@ def retime(row: dict, cache: WeightsCache, device: str = "cpu") -> dict:
                                   f"({weights}) is not in the cache {cache.root}; point "
                                   "--bench-cache at the run's cache, or bring it with "
                                   "python -m bench zoo export/import")
+    return path, found
+
+
+def retime(row: dict, cache: WeightsCache, device: str = "cpu") -> dict:
+    """The latency columns of `row` measured again now (sweep, A/A checks, speedups and gaps),
+    from its kept model and its dense model from the cache (both checked by `check`)."""
+    path, (state, _) = check(row, cache)
     ds = data.get(row["dataset"])
     dense = models.build(row["arch"], ds.input_shape, ds.num_classes, ds.name)
-    dense.load_state_dict(found[0])
+    dense.load_state_dict(state)
     dense, pruned = dense.to(device).eval(), io.load(path).to(device).eval()
     backend = "dense" if row.get("method_kind") == "channel" else "dense-masked"
     figures = measure.latencies(dense, pruned, ds.input_shape, parallel=False, backend=backend)
