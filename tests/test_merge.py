@@ -14,7 +14,7 @@ def counts(path) -> dict[str, int]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("runs", "results", "layers", "epochs")}
+                for t in ("runs", "results", "layers", "epochs", "retimes")}
     finally:
         con.close()
 
@@ -24,6 +24,10 @@ def machines(make_results_db, case_row):
     """Two machines' databases; the second also holds a copy of the first machine's run."""
     run_a = [case_row("a", r, 0, 0.8) for r in (1, 2)]
     a = make_results_db("a.duckdb", {"run-a": run_a})
+    store = Store(a)  # one of its kept models timed again afterwards
+    store.write_retime({"retime_id": "t1", "run_id": "run-a", "nodeid": run_a[0]["nodeid"],
+                        "pass": 0, "speedup_measured_batch": 1.5})
+    store.close()
     b = make_results_db("b.duckdb", {"run-a": run_a, "run-b": [case_row("b", 4, 1, 0.7)]})
     return a, b
 
@@ -32,12 +36,12 @@ def test_merge_keeps_each_run_once_and_merging_again_adds_nothing(machines, tmp_
     a, b = machines
     out = tmp_path / "all.duckdb"
     added = merge([a, b], out)
-    assert added[str(a)] == {"runs": 1, "results": 2, "layers": 2, "epochs": 2}
-    assert added[str(b)] == {"runs": 1, "results": 1, "layers": 1, "epochs": 1}
-    assert counts(out) == {"runs": 2, "results": 3, "layers": 3, "epochs": 3}
+    assert added[str(a)] == {"runs": 1, "results": 2, "layers": 2, "epochs": 2, "retimes": 1}
+    assert added[str(b)] == {"runs": 1, "results": 1, "layers": 1, "epochs": 1, "retimes": 0}
+    assert counts(out) == {"runs": 2, "results": 3, "layers": 3, "epochs": 3, "retimes": 1}
     again = merge([a, b], out)
     assert all(n == 0 for per in again.values() for n in per.values())
-    assert counts(out) == {"runs": 2, "results": 3, "layers": 3, "epochs": 3}
+    assert counts(out) == {"runs": 2, "results": 3, "layers": 3, "epochs": 3, "retimes": 1}
 
 
 def test_an_interrupted_run_is_completed_by_a_copy_that_saw_it_finish(tmp_path, case_row):
@@ -71,7 +75,7 @@ def test_an_older_database_merges(tmp_path, machines):
     con.execute("INSERT INTO results VALUES ('old', 'n', 'passed', 0.5)")
     con.close()
     added = merge([machines[0], old], tmp_path / "all.duckdb")
-    assert added[str(old)] == {"runs": 1, "results": 1, "layers": 0, "epochs": 0}
+    assert added[str(old)] == {"runs": 1, "results": 1, "layers": 0, "epochs": 0, "retimes": 0}
 
 
 def test_the_merge_command_and_a_missing_source(machines, tmp_path, capsys):

@@ -42,6 +42,21 @@ def test_the_realisation_view_gives_median_iqr_and_gap_per_method(rows):
     assert table[("mask", 4)]["backend"] == "dense-masked" and chan["threads"] == "1"
 
 
+def test_later_timings_of_the_kept_models_stand_beside_the_run_s(rows):
+    chan = [r | {"run_id": "run", "nodeid": f"n{i}", "model_sha256": f"h{i}"}
+            for i, r in enumerate(rows) if r["method"] == "chan" and r["ratio"] == 4]
+    timings = [{"run_id": "run", "nodeid": r["nodeid"], "model_sha256": r["model_sha256"],
+                "speedup_measured_batch": value, "latency_batch_stable": True}
+               for r, value in zip(chan, (3.0, 3.4, 3.8), strict=True)]
+    timings.append(timings[0] | {"speedup_measured_batch": 9.0, "latency_batch_stable": False})
+    timings.append(timings[1] | {"speedup_measured_batch": 9.0, "model_sha256": "other file"})
+    (line,) = [t for t in realisation.realisation_table(chan, timings)]
+    assert line["retimed"] == 4 and line["retimed unstable"] == 1  # the other file's is not theirs
+    assert line["retimed batch"] == pytest.approx(3.4) and line["retimed range"] == "3-3.8"
+    assert line["retimed gap"] == pytest.approx(3.4 / 4)
+    assert "retimed" not in realisation.realisation_table(chan)[0]  # no timings: no columns
+
+
 def test_the_best_method_at_a_measured_speedup_differs_from_the_theoretical_one(rows):
     by_level = {r["level"]: r for r in realisation.measured_winners_table(rows, levels=(2,))}
     assert by_level[2]["best at theoretical"] == "mask"  # more accurate at 2x fewer MACs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
 
 from bench.cli import main
@@ -80,3 +81,21 @@ def test_repeated_timings_give_a_median_and_a_range(kept, make_results_db, share
     assert len(speedups) == 2 and got["now batch"] == pytest.approx(sum(speedups) / 2)
     assert got["now batch range"] == f"{speedups[0]:.3g}-{speedups[1]:.3g}"
     assert got["stable"].endswith("/2")
+
+
+def test_saved_timings_land_in_the_database_and_the_realisation_view(kept, make_results_db,
+                                                                      shared_cache, capsys):
+    db = make_results_db("r.duckdb", {"run1": kept})
+    code, _, _ = _retime(db, shared_cache, capsys, "--save", "--repeat", "2")
+    assert code == 0
+    con = duckdb.connect(str(db), read_only=True)
+    stored = con.execute("SELECT run_id, nodeid, pass, model_sha256, speedup_measured_batch, "
+                         "latency_sweep FROM retimes ORDER BY nodeid, pass").fetchall()
+    con.close()
+    assert [(r[1], r[2]) for r in stored] == sorted((row["nodeid"], n) for row in kept
+                                                    for n in range(2))
+    assert {r[3] for r in stored} == {row["model_sha256"] for row in kept}
+    assert all(r[4] > 0 and len(json.loads(r[5])) == 3 for r in stored)
+    assert main(["report", "--db", str(db), "--view", "realisation", "--format", "json"]) == 0
+    (table,) = json.loads(capsys.readouterr().out).values()
+    assert sorted(line["retimed"] for line in table) == [2, 2]  # two passes of one seed each

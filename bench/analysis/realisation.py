@@ -29,11 +29,16 @@ def _one(rows: list[dict], key: str) -> str | None:
     return ", ".join(values) or None
 
 
-def realisation_table(rows: Iterable[dict]) -> list[dict]:
+def realisation_table(rows: Iterable[dict], retimes: Iterable[dict] = ()) -> list[dict]:
     """Per (dataset, arch, conditions, method, ratio): theoretical speedup, measured speedup at
     batch 1 and at the largest batch (median and IQR over seeds), the realisation gap (measured /
-    theoretical) and the conditions of the measurement (backend, device, threads, dtype)."""
+    theoretical) and the conditions of the measurement (backend, device, threads, dtype). With
+    `retimes` (later timings of the rows' kept models, python -m bench retime --save), the
+    median and range of their stable largest-batch speedups beside, over seeds and passes."""
     rows = [r for r in passed(rows) if r.get("speedup_theoretical") is not None]
+    timed: dict[tuple, list[dict]] = {}
+    for entry in retimes:  # a timing counts for the row whose very model file it timed
+        timed.setdefault((entry["run_id"], entry["nodeid"], entry.get("model_sha256")), []).append(entry)
     conditions = [c for c in CONDITION_KEYS if len({r.get(c) for r in rows}) > 1]
     keys = ["dataset", "arch", *conditions, "method", "ratio"]
     out = []
@@ -50,8 +55,23 @@ def realisation_table(rows: Iterable[dict]) -> list[dict]:
             "gap b1": gap1, "gap batch": gap, "backend": _one(rs, "latency_backend"),
             "device": _one(rs, "device"), "threads": _one(rs, "latency_threads"),
             "dtype": _one(rs, "latency_dtype"),
-            "under load": any(r.get("latency_parallel") for r in rs)})
+            "under load": any(r.get("latency_parallel") for r in rs)}
+            | (_retimed(rs, timed) if timed else {}))
     return out
+
+
+def _retimed(rows: list[dict], timed: dict[tuple, list[dict]]) -> dict:
+    """Columns of the later timings of `rows`' kept models: how many, how many failed their A/A
+    check (left out), and the median, range and gap of the stable ones at the largest batch."""
+    entries = [e for r in rows for e in timed.get((r.get("run_id"), r.get("nodeid"),
+                                                   r.get("model_sha256")), [])]
+    stable = [e[MEASURED] for e in entries if e.get("latency_batch_stable") and e.get(MEASURED)]
+    theory, _ = _median_iqr(r["speedup_theoretical"] for r in rows)
+    median, _ = _median_iqr(stable)
+    return {"retimed": len(entries), "retimed unstable": len(entries) - len(stable),
+            "retimed batch": median,
+            "retimed range": f"{min(stable):.3g}-{max(stable):.3g}" if stable else None,
+            "retimed gap": median / theory if median and theory else None}
 
 
 def _curve(rows: list[dict], axis: str) -> tuple[np.ndarray, np.ndarray]:

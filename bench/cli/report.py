@@ -17,7 +17,9 @@ Views (--view):
               at-init methods against each other within each protocol (--compare A B for others).
   realisation measured beside theoretical speedup per method and ratio: median and IQR over
               seeds at batch 1 and the largest batch, the realisation gap (measured /
-              theoretical), backend, device, threads and dtype.
+              theoretical), backend, device, threads and dtype; beside them, the kept
+              models' later timings (python -m bench retime --save): median and range of
+              the stable ones at the largest batch, over seeds and passes.
   winners-measured  best method at a fixed measured speedup, beside the best at the same
               theoretical speedup (structured and unstructured together).
   all         every view above.
@@ -133,8 +135,10 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
             out["methods within each protocol: A - B, top-1"] = protocol_views.method_pairs(rows,
                                                                                           pairs)
         elif view == "realisation":
+            from bench.results.read import load_retimes
+
             out["measured vs theoretical speedup (median, IQR over seeds)"] = (
-                realisation.realisation_table(rows))
+                realisation.realisation_table(rows, load_retimes(args.db)))
         elif view == "winners-measured":
             out["best method at a fixed measured speedup"] = realisation.measured_winners_table(rows)
     return out

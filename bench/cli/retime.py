@@ -6,10 +6,11 @@ quiet machine, or on another device, and those are the figures to cite:
     pytest suites/ --bench-suite structured -n 2 --bench-save-models models/
     python -m bench retime --method channel_l1 --arch resnet20
 
-The rows' own figures are printed beside the new ones; the database is not changed. With
---repeat N every model is timed N times, in N passes over all of them (so that a drift of the
-machine's speed reaches every case alike): the median and the range of the N speedups show how
-far the figure moves.
+The rows' own figures are printed beside the new ones. With --save every timing is also stored,
+as it is taken, in the database's `retimes` table (`report --view realisation` shows them beside
+the run's figures); without it the database is not changed. With --repeat N every model is timed
+N times, in N passes over all of them (so that a drift of the machine's speed reaches every case
+alike): the median and the range of the N speedups show how far the figure moves.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device to time on (default: cpu)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="time every model N times, in N passes (default: 1)")
+    parser.add_argument("--save", action="store_true",
+                        help="store every timing in the database's retimes table as it is taken")
     parser.add_argument("--json", action="store_true", help="print JSON (every latency column)")
 
 
@@ -50,7 +53,14 @@ def run(args: argparse.Namespace) -> int:
     kept.sort(key=lambda r: r["case_id"])
     for row in kept:  # every refusal before any timing, not after an hour of it
         check(row, cache)
-    passes = [[retime(row, cache, args.device) for row in kept] for _ in range(args.repeat)]
+    save = _saver(args) if args.save else None
+    passes = []
+    for n in range(args.repeat):
+        passes.append([])
+        for row in kept:
+            passes[-1].append(retime(row, cache, args.device))
+            if save:
+                save(row, n, passes[-1][-1])
     out = []
     for row, timings in zip(kept, zip(*passes, strict=True), strict=True):
         line = {"case": row["case_id"], "theor.": row["speedup_theoretical"],
@@ -74,8 +84,35 @@ def run(args: argparse.Namespace) -> int:
         print_table(out)
         left = len(rows) - len(kept)
         print(f"\n{len(kept)} kept models timed again on {args.device}"
-              + (f"; {left} passed rows have none" if left else ""))
+              + (f"; {left} passed rows have none" if left else "")
+              + (f"; every timing stored in {args.db} (retime {save.retime_id})" if save else ""))
     return 0
+
+
+def _saver(args: argparse.Namespace):
+    """A function that stores one timing of a row in the `retimes` table (its `retime_id`: this
+    session's id); the database is opened for each write, as a suite does."""
+    import datetime as dt
+    import socket
+
+    import torch
+
+    from bench.results import provenance
+    from bench.results.schema import RETIME_COLUMNS
+    from bench.results.store import Store
+
+    store = Store(args.db, hold=False)
+    session = {"retime_id": provenance.new_id(), "host": socket.gethostname(),
+               "cpu": provenance.cpu_name(), "device": args.device, "torch": torch.__version__}
+
+    def save(row: dict, n: int, timing: dict) -> None:
+        store.write_retime(session | {k: v for k, v in timing.items() if k in RETIME_COLUMNS} | {
+            "run_id": row["run_id"], "nodeid": row["nodeid"], "pass": n,
+            "case_key": row.get("case_key"), "model_sha256": row.get("model_sha256"),
+            "timed_at": dt.datetime.now()})
+
+    save.retime_id = session["retime_id"]
+    return save
 
 
 def _median(values) -> float | None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -86,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except OSError as exc:
         raise pytest.UsageError(f"cannot create the results database {path}: {exc}; choose "
                                 "another place with --bench-db PATH") from None
-    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    run_id = provenance.new_id()
     run = ({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
             "pytest": pytest.__version__, "options": _bench_options(config),
             "grid": config.getoption("bench_grid"), "shard": config.getoption("bench_shard")}

@@ -7,6 +7,8 @@ import platform
 import socket
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import torch
@@ -20,6 +22,12 @@ def _git(root: Path, *args: str) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
+
+
+def new_id() -> str:
+    """A run's (or retiming session's) id: `YYYYmmddTHHMMSS-<8 hex>`, its start time and a random
+    suffix, unique across machines."""
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 def cpu_name() -> str:

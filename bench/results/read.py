@@ -1,5 +1,5 @@
 """Reading results back: case rows selected by run, method, dataset and arch, each case counting
-once (the `case_results` view)."""
+once (the `case_results` view), and the later timings of their kept models (`retimes`)."""
 
 from __future__ import annotations
 
@@ -146,3 +146,17 @@ def load_rows(con: duckdb.DuckDBPyConnection, run: str = "all", method=None, dat
         row["delta_top1"] = top1 - dense if top1 is not None and dense is not None else None
         out.append(row)
     return out
+
+
+def load_retimes(path: str | Path) -> list[dict]:
+    """Every stored timing of a kept model (python -m bench retime --save); none in a database
+    older than the retimes table."""
+    con = open_db(path)
+    try:
+        if not columns_of(con, "retimes"):
+            return []
+        cursor = con.execute("SELECT * FROM retimes ORDER BY retime_id, pass, run_id, nodeid")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    finally:
+        con.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Steps that adding missing columns cannot do (renames, backfills), keyed by the version they reach.
 # Added columns need no step: every open adds the columns of the dicts below that a table lacks.
 MIGRATIONS: dict[int, list[str]] = {
@@ -13,6 +13,7 @@ MIGRATIONS: dict[int, list[str]] = {
     3: [],  # v3 added case_key, pretrained_sha256, protocol, training cost, per-layer activations,
             # epoch phases (added as missing columns)
     4: [],  # v4 added results.model_path and model_sha256 (added as missing columns)
+    5: [],  # v5 added the retimes table (created as a missing table)
 }
 
 RUN_COLUMNS = {
@@ -91,12 +92,30 @@ EPOCH_COLUMNS = {
     "phase": "VARCHAR", "round": "INTEGER", "phase_epoch": "INTEGER",
 }
 
+# A kept model timed again after its run (python -m bench retime --save): one row per timing.
+RETIME_COLUMNS = {
+    "retime_id": "VARCHAR NOT NULL", "run_id": "VARCHAR NOT NULL", "nodeid": "VARCHAR NOT NULL",
+    "pass": "INTEGER NOT NULL", "case_key": "VARCHAR", "model_sha256": "VARCHAR",
+    "timed_at": "TIMESTAMP", "host": "VARCHAR", "cpu": "VARCHAR", "device": "VARCHAR",
+    "torch": "VARCHAR",
+    "latency_ms": "DOUBLE", "latency_iqr_ms": "DOUBLE", "latency_runs": "INTEGER",
+    "latency_dense_ms": "DOUBLE", "latency_dense_iqr_ms": "DOUBLE", "latency_dense_runs": "INTEGER",
+    "speedup_measured": "DOUBLE", "latency_batch_size": "INTEGER", "latency_batch_ms": "DOUBLE",
+    "latency_batch_iqr_ms": "DOUBLE", "latency_batch_runs": "INTEGER",
+    "latency_dense_batch_ms": "DOUBLE", "latency_dense_batch_iqr_ms": "DOUBLE",
+    "latency_dense_batch_runs": "INTEGER", "speedup_measured_batch": "DOUBLE",
+    "latency_threads": "INTEGER", "latency_aa": "DOUBLE", "latency_aa_batch": "DOUBLE",
+    "latency_stable": "BOOLEAN", "latency_batch_stable": "BOOLEAN",
+    "latency_unstable_reason": "VARCHAR", "latency_dtype": "VARCHAR", "latency_backend": "VARCHAR",
+    "latency_sweep": "JSON", "latency_parallel": "BOOLEAN", "realisation_gap": "DOUBLE",
+    "realisation_gap_batch": "DOUBLE",
+}
 
 TABLES = {"runs": RUN_COLUMNS, "results": RESULT_COLUMNS, "layers": LAYER_COLUMNS,
-          "epochs": EPOCH_COLUMNS}
+          "epochs": EPOCH_COLUMNS, "retimes": RETIME_COLUMNS}
 KEYS = {"runs": ("run_id",), "results": ("run_id", "nodeid"), "layers": ("run_id", "nodeid", "layer"),
-        "epochs": ("run_id", "nodeid", "epoch")}
-JSON_COLUMNS = {"extra", "options", "latency_sweep"}
+        "epochs": ("run_id", "nodeid", "epoch"), "retimes": ("retime_id", "run_id", "nodeid", "pass")}
+JSON_COLUMNS = {"extra", "options", "latency_sweep"}  # in results, runs and retimes
 
 
 # Keys of a case row that are not columns of `results` but rows of their own tables.

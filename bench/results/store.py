@@ -22,6 +22,7 @@ from bench.results.schema import (
     LAYER_COLUMNS,
     MIGRATIONS,
     RESULT_COLUMNS,
+    RETIME_COLUMNS,
     RUN_COLUMNS,
     SCHEMA_VERSION,
     TABLES,
@@ -224,6 +225,12 @@ class Store:
             except BaseException:
                 con.rollback()
                 raise
+
+    def write_retime(self, entry: dict) -> None:
+        """Insert one timing of a kept model (python -m bench retime --save), committed at once."""
+        check_columns("retimes", entry)
+        with self.connection() as con:
+            _insert(con, "retimes", RETIME_COLUMNS, entry)
 
     def close(self) -> None:
         """Close the connection (every case is already committed) and release the lock."""
