@@ -75,6 +75,27 @@ def test_a_method_under_two_targets_has_a_curve_per_target(rows):
     assert by_level[2]["best at theoretical"] == "mask (target=params)"
 
 
+def test_a_target_met_to_rounding_is_at_its_level(rows):
+    """A MAC target met to 2.00006 reaches the 2x level (a curve is never extrapolated beyond
+    its ends, but its ends count)."""
+    mask = [r | {"speedup_theoretical": r["ratio"] * 1.00003} for r in rows if r["method"] == "mask"]
+    (line,) = realisation.measured_winners_table(mask, levels=(2,))
+    assert line["best at theoretical"] == "mask"
+    assert line["top1 at theoretical"] == pytest.approx(0.85 - 0.02)
+
+
+def test_retimed_kept_models_stand_in_for_the_run_s_measured_speedup(rows):
+    chan = [r | {"run_id": "run", "nodeid": f"n{i}", "model_sha256": "h"}
+            for i, r in enumerate(rows) if r["method"] == "chan"]
+    timings = [{"run_id": "run", "nodeid": "n0", "model_sha256": "h", "latency_batch_stable": True,
+                "speedup_measured_batch": v} for v in (1.9, 2.1, 2.0)]
+    timed = realisation.with_retimed(chan, timings)
+    assert timed[0]["speedup_measured_batch"] == pytest.approx(2.0)
+    assert timed[0]["speedup_source"] == "retimed"
+    assert all(r["speedup_source"] == "run" and r == chan[i] | {"speedup_source": "run"}
+               for i, r in enumerate(timed) if i)
+
+
 def test_the_plot_draws_measured_beside_theoretical(rows):
     fig = plot.figure(rows, x="speed")
     assert [ax.get_xlabel().split()[0] for ax in fig.axes] == ["theoretical", "measured"]

@@ -12,6 +12,9 @@ from bench.analysis import stats
 from bench.harness.case import CONDITION_KEYS
 from bench.results.schema import passed
 
+# a curve reaches a level when its ends lie within this (log2 units, about 0.7%) of it: a target
+# met to 2.00006 is at 2x (np.interp takes the end value there)
+AT_LEVEL = 0.01
 MEASURED = "speedup_measured_batch"  # at the sweep's largest batch: the headline measured figure
 
 
@@ -36,9 +39,7 @@ def realisation_table(rows: Iterable[dict], retimes: Iterable[dict] = ()) -> lis
     `retimes` (later timings of the rows' kept models, python -m bench retime --save), the
     median and range of their stable largest-batch speedups beside, over seeds and passes."""
     rows = [r for r in passed(rows) if r.get("speedup_theoretical") is not None]
-    timed: dict[tuple, list[dict]] = {}
-    for entry in retimes:  # a timing counts for the row whose very model file it timed
-        timed.setdefault((entry["run_id"], entry["nodeid"], entry.get("model_sha256")), []).append(entry)
+    timed = _by_model(retimes)
     conditions = [c for c in CONDITION_KEYS if len({r.get(c) for r in rows}) > 1]
     keys = ["dataset", "arch", *conditions, "method", "ratio"]
     out = []
@@ -60,12 +61,40 @@ def realisation_table(rows: Iterable[dict], retimes: Iterable[dict] = ()) -> lis
     return out
 
 
+def _by_model(retimes: Iterable[dict]) -> dict[tuple, list[dict]]:
+    """Later timings by the row whose very model file they timed: (run_id, nodeid, sha256)."""
+    timed: dict[tuple, list[dict]] = {}
+    for entry in retimes:
+        timed.setdefault((entry["run_id"], entry["nodeid"], entry.get("model_sha256")), []).append(entry)
+    return timed
+
+
+def _timings_of(row: dict, timed: dict[tuple, list[dict]]) -> list[dict]:
+    return timed.get((row.get("run_id"), row.get("nodeid"), row.get("model_sha256")), [])
+
+
+def _stable(entries: Iterable[dict]) -> list[float]:
+    """The largest-batch speedups of the timings that passed their A/A check."""
+    return [e[MEASURED] for e in entries if e.get("latency_batch_stable") and e.get(MEASURED)]
+
+
+def with_retimed(rows: Iterable[dict], retimes: Iterable[dict]) -> list[dict]:
+    """`rows`, each whose kept model was timed again (python -m bench retime --save) with its
+    largest-batch measured speedup replaced by the median of its stable later timings
+    (`speedup_source` 'retimed'); the others as they are ('run')."""
+    timed, out = _by_model(retimes), []
+    for row in rows:
+        stable = _stable(_timings_of(row, timed))
+        out.append(row | ({MEASURED: float(np.median(stable)), "latency_batch_stable": True,
+                           "speedup_source": "retimed"} if stable else {"speedup_source": "run"}))
+    return out
+
+
 def _retimed(rows: list[dict], timed: dict[tuple, list[dict]]) -> dict:
     """Columns of the later timings of `rows`' kept models: how many, how many failed their A/A
     check (left out), and the median, range and gap of the stable ones at the largest batch."""
-    entries = [e for r in rows for e in timed.get((r.get("run_id"), r.get("nodeid"),
-                                                   r.get("model_sha256")), [])]
-    stable = [e[MEASURED] for e in entries if e.get("latency_batch_stable") and e.get(MEASURED)]
+    entries = [e for r in rows for e in _timings_of(r, timed)]
+    stable = _stable(entries)
     theory, _ = _median_iqr(r["speedup_theoretical"] for r in rows)
     median, _ = _median_iqr(stable)
     return {"retimed": len(entries), "retimed unstable": len(entries) - len(stable),
@@ -101,7 +130,7 @@ def measured_winners_table(rows: Iterable[dict], levels: Sequence[float] = (1.5,
                 best, best_acc = None, -math.inf
                 for name, m_rows in curves.items():
                     xs, ys = _curve(m_rows, axis)
-                    if len(xs) and xs[0] <= np.log2(level) <= xs[-1]:
+                    if len(xs) and xs[0] - AT_LEVEL <= np.log2(level) <= xs[-1] + AT_LEVEL:
                         acc = float(np.interp(np.log2(level), xs, ys))
                         if acc > best_acc:
                             best, best_acc = name, acc

@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                         "all"],
                         default="all",
                         help="x axis: compression ratio, theoretical speedup, measured speedup "
-                             "(largest batch, stable rows only), training cost in steps "
+                             "(largest batch, stable rows only; the median of a kept model's "
+                             "later timings where retime --save stored some), training cost in steps "
                              "(pretraining included, to compare protocols at equal cost); both "
                              "(compression and theoretical), speed (theoretical beside measured), "
                              "all (default; measured only where latency was taken)")
@@ -31,8 +32,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bench.analysis import plot  # matplotlib only when plotting
+    from bench.analysis.realisation import with_retimed
+    from bench.results.read import load_retimes
 
-    rows = selected_rows(args)
+    rows = with_retimed(selected_rows(args), load_retimes(args.db))  # kept models timed again
     fig = plot.figure(rows, x=args.x, y=args.y)
     panels = len(fig.axes)
     path = plot.save(fig, args.output)
