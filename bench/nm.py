@@ -65,3 +65,9 @@ def topn_mask(scores: Tensor, n: int, m: int) -> Tensor:
 def prunable(shape: torch.Size, m: int) -> bool:
     """True when a weight of `shape` can hold an N:M pattern (input dimension a multiple of M)."""
     return len(shape) >= 2 and (torch.Size(shape)[1:].numel() % m == 0)
+
+
+def pattern_masks(scores: dict[str, Tensor], n: int, m: int) -> dict[str, Tensor]:
+    """N:M masks (the N highest scores of every M) of each scored weight that can hold the
+    pattern; the others are left out, so they keep every weight."""
+    return {name: topn_mask(score, n, m) for name, score in scores.items() if prunable(score.shape, m)}

@@ -7,7 +7,7 @@ keep every weight. The pattern fixes the sparsity: the case's ratio is not used.
 """
 
 from bench import PruneContext
-from bench.nm import prunable, topn_mask
+from bench.nm import pattern_masks
 from bench.scores import magnitude
 
 KIND = "nm"
@@ -16,5 +16,4 @@ N, M = 2, 4
 
 def prune(model, compression: float, ctx: PruneContext) -> dict:
     """N:M masks along the input dimension by weight magnitude."""
-    return {name: topn_mask(score, N, M) for name, score in magnitude(ctx).items()
-            if prunable(score.shape, M)}
+    return pattern_masks(magnitude(ctx), N, M)

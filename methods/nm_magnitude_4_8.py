@@ -1,13 +1,11 @@
 """N:M magnitude pruning (4:8): keep the 4 largest |w| of every 8 consecutive inputs.
 
-Mishra et al., "Accelerating Sparse Deep Neural Networks", arXiv 2104.08378, 2021 (NVIDIA's 2:4
-sparsity for sparse tensor cores); Zhou et al., "Learning N:M Fine-grained Structured Sparse
-Neural Networks From Scratch", ICLR 2021. Layers whose input dimension is not a multiple of M
-keep every weight. The pattern fixes the sparsity: the case's ratio is not used.
+nm_magnitude with a wider group (same references); layers whose input dimension is not a
+multiple of 8 keep every weight, and the case's ratio is not used.
 """
 
 from bench import PruneContext
-from bench.nm import prunable, topn_mask
+from bench.nm import pattern_masks
 from bench.scores import magnitude
 
 KIND = "nm"
@@ -16,5 +14,4 @@ N, M = 4, 8
 
 def prune(model, compression: float, ctx: PruneContext) -> dict:
     """N:M masks along the input dimension by weight magnitude."""
-    return {name: topn_mask(score, N, M) for name, score in magnitude(ctx).items()
-            if prunable(score.shape, M)}
+    return pattern_masks(magnitude(ctx), N, M)
