@@ -62,7 +62,8 @@ def test_a_kept_model_overwritten_since_is_refused(kept, make_results_db, shared
 def test_a_dense_model_missing_from_the_cache_is_named(kept, make_results_db, capsys, tmp_path):
     db = make_results_db("r.duckdb", {"run1": kept[:1]})
     code, _, err = _retime(db, tmp_path / "empty-cache", capsys)
-    assert code == 2 and "is not in the cache" in err and "zoo export/import" in err
+    assert code == 2 and "no pretrained weights of lenet5 on digits" in err
+    assert str(tmp_path / "empty-cache") in err and "python -m bench zoo pretrain" in err
 
 
 def test_rows_without_kept_models_say_how_to_keep_them(case_row, make_results_db, shared_cache,

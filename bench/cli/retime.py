@@ -38,8 +38,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from bench.harness.env import BenchEnv
     from bench.harness.retime import check, retime
-    from bench.training.cache import WeightsCache
+    from bench.training.zoo import Zoo
 
     rows = [r for r in selected_rows(args) if r.get("status") == "passed"]
     kept = [r for r in rows if r.get("model_path")]
@@ -49,16 +50,16 @@ def run(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise InvalidValueError(f"--repeat must be at least 1, not {args.repeat}")
     torch.set_num_threads(1)  # latency is timed with 1 thread; nothing else runs beside it
-    cache = WeightsCache(args.bench_cache)
+    env = BenchEnv(zoo=Zoo(args.bench_cache, device=args.device), device=args.device)
     kept.sort(key=lambda r: r["case_id"])
     for row in kept:  # every refusal before any timing, not after an hour of it
-        check(row, cache)
+        check(row, env)
     save = _saver(args) if args.save else None
     passes = []
     for n in range(args.repeat):
         passes.append([])
         for row in kept:
-            passes[-1].append(retime(row, cache, args.device))
+            passes[-1].append(retime(row, env))
             if save:
                 save(row, n, passes[-1][-1])
     out = []

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import data, models
+from torch import nn
+
+from bench import data
 from bench.errors import InvalidValueError, MissingFileError
 from bench.harness import measure
+from bench.harness.env import BenchEnv
 from bench.structured import io
-from bench.training.cache import WeightsCache, sha256
-from bench.training.zoo import MissingWeightsError
+from bench.training import recipes
+from bench.training.cache import sha256
+from bench.training.zoo import PretrainedSpec
 
 
 class KeptModelChangedError(InvalidValueError):
-    """The kept model file holds other weights than the row describes."""
+    """The kept model file, or the dense model in the cache, is not the one the row describes."""
 
 
-def check(row: dict, cache: WeightsCache) -> tuple[Path, tuple]:
-    """The row's kept model file and its dense weights (state dict, metadata), or an error that
-    says why it cannot be timed again: the file is gone or overwritten, or the dense model is
-    not in the cache with the sha256 the row records."""
+def check(row: dict, env: BenchEnv) -> None:
+    """Refuse a row that cannot be timed again, saying why: its kept model file is gone or holds
+    other weights than `model_sha256`, or its dense model is not in the cache with the sha256
+    the row records. The dense model is loaded once per process (env.dense_model)."""
     path = Path(row.get("model_path") or "")
     if not row.get("model_path") or not path.is_file():
         raise MissingFileError(f"{row['case_id']}: no kept model at {path}; run the case with "
@@ -29,24 +33,28 @@ def check(row: dict, cache: WeightsCache) -> tuple[Path, tuple]:
         raise KeptModelChangedError(f"{row['case_id']}: {path} holds other weights than this row "
                                     "describes (a later run of the case wrote it); retime that "
                                     "run's row (--run)")
-    found = cache.load(row["pretrained_key"])
-    if found is None or found[1].get("sha256") != row.get("pretrained_sha256"):
-        weights = f"{row['pretrained_key']}, sha256 {(row.get('pretrained_sha256') or '')[:12]}"
-        raise MissingWeightsError(f"{row['case_id']}: the dense model it was pruned from "
-                                  f"({weights}) is not in the cache {cache.root}; point "
-                                  "--bench-cache at the run's cache, or bring it with "
-                                  "python -m bench zoo export/import")
-    return path, found
+    dense_model(row, env)
 
 
-def retime(row: dict, cache: WeightsCache, device: str = "cpu") -> dict:
+def dense_model(row: dict, env: BenchEnv) -> nn.Module:
+    """The dense model `row` was pruned from, from the zoo (never trained here), on env.device."""
+    spec = PretrainedSpec(row["dataset"], row["arch"], recipes.get(row["pretrain_recipe"]),
+                          row.get("pretrain_seed") or 0)
+    pretrained = env.zoo.load(spec) if spec.key == row["pretrained_key"] else None
+    if pretrained is None or pretrained.meta.get("sha256") != row.get("pretrained_sha256"):
+        raise KeptModelChangedError(f"{row['case_id']}: the cache {env.zoo.root} holds other dense "
+                                    f"weights than the row's ({row['pretrained_key']}); point "
+                                    "--bench-cache at the run's cache, or bring it with "
+                                    "python -m bench zoo export/import")
+    return env.dense_model(pretrained)
+
+
+def retime(row: dict, env: BenchEnv) -> dict:
     """The latency columns of `row` measured again now (sweep, A/A checks, speedups and gaps),
-    from its kept model and its dense model from the cache (both checked by `check`)."""
-    path, (state, _) = check(row, cache)
-    ds = data.get(row["dataset"])
-    dense = models.build(row["arch"], ds.input_shape, ds.num_classes, ds.name)
-    dense.load_state_dict(state)
-    dense, pruned = dense.to(device).eval(), io.load(path).to(device).eval()
+    from its kept model against its dense model; `check` the row first."""
+    dense = dense_model(row, env)
+    pruned = io.load(row["model_path"]).to(env.device).eval()
     backend = "dense" if row.get("method_kind") == "channel" else "dense-masked"
-    figures = measure.latencies(dense, pruned, ds.input_shape, parallel=False, backend=backend)
+    input_shape = data.get(row["dataset"]).input_shape
+    figures = measure.latencies(dense, pruned, input_shape, parallel=False, backend=backend)
     return figures | measure.realisation(figures | {"speedup_theoretical": row["speedup_theoretical"]})
