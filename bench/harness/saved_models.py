@@ -37,7 +37,9 @@ def check_folder(folder: str | os.PathLike) -> Path:
 def save_model(run: CaseRun, folder: str | os.PathLike) -> dict:
     """Write the case's model with its masks and identity; the row's model_path and model_sha256.
     A case run again overwrites its file: model_sha256 says which weights a row describes."""
-    path = check_folder(folder) / f"{run.row['case_key']}.pt"
+    folder = Path(folder).expanduser().resolve()  # proved writable once, by check_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run.row['case_key']}.pt"
     io.save(run.model, path, run.case.arch, run.ds.input_shape, run.ds.num_classes,
             masks=run.masks, info={k: run.row.get(k) for k in INFO_COLUMNS})
     return {"model_path": str(path), "model_sha256": sha256(path)}
