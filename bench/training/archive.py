@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 
 from bench.errors import InvalidValueError, MissingFileError
-from bench.training.cache import WeightsCache, atomic_write, sha256
+from bench.training.cache import WeightsCache, atomic_write
 
 MEMBER = re.compile(r"(?P<key>[0-9a-f]{12})/(?P<file>weights\.pt|meta\.json)")
 FILES = ("weights.pt", "meta.json")
@@ -39,9 +39,7 @@ def export_entries(cache: WeightsCache, keys: list[str], path: str | Path) -> in
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for key in keys:
-        meta = cache.meta(key) or {}
-        weights = cache.paths(key)[0]
-        if not weights.is_file() or meta.get("sha256") != sha256(weights):
+        if not cache.intact(key, cache.meta(key) or {}):
             raise DamagedArchiveError(f"cache entry {key} is damaged or incomplete; remake it "
                                       "(python -m bench zoo pretrain) before exporting it")
 
@@ -102,7 +100,7 @@ def import_entries(cache: WeightsCache, path: str | Path, replace: bool = False)
         with cache.lock(key):
             old = cache.meta(key)
             weights, meta = cache.paths(key)
-            if old and weights.is_file() and old.get("sha256") == sha256(weights):
+            if old and cache.intact(key, old):
                 if old["sha256"] == new_sha:
                     out[key] = "present"
                     continue

@@ -68,6 +68,11 @@ class WeightsCache:
             atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=2).encode()))
         return meta
 
+    def intact(self, key: str, meta: dict) -> bool:
+        """True when `key`'s weights file exists and matches the sha256 recorded in `meta`."""
+        weights = self.paths(key)[0]
+        return weights.is_file() and meta.get("sha256") == sha256(weights)
+
     def meta(self, key: str) -> dict | None:
         """The metadata of `key` as recorded (sha256 of the weights included), without reading or
         verifying the weights; None when the entry is absent."""
@@ -109,8 +114,7 @@ class WeightsCache:
             except (OSError, json.JSONDecodeError):
                 continue
             if verify:
-                weights = meta_path.parent / "weights.pt"
-                meta["valid"] = weights.is_file() and meta.get("sha256") == sha256(weights)
+                meta["valid"] = self.intact(meta_path.parent.name, meta)
             out.append(meta)
         return out
 

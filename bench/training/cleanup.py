@@ -3,14 +3,13 @@ them, never one that another process is writing (its lock is held)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 
 from filelock import FileLock, Timeout
 
 from bench.errors import InvalidValueError
-from bench.training.cache import WeightsCache, sha256
+from bench.training.cache import WeightsCache
 
 KINDS = ("model", "checkpoint", "imp-round", "damaged")
 
@@ -42,13 +41,8 @@ def entries(cache: WeightsCache, verify: bool = False) -> list[Entry]:
     checksum (or whose metadata cannot be read) is of kind 'damaged'."""
     out = []
     for folder in sorted(p for p in cache.root.glob("*") if p.is_dir()):
-        weights, meta_path = cache.paths(folder.name)
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, json.JSONDecodeError):
-            meta = {}
-        damaged = not meta or (verify and not (weights.is_file()
-                                               and meta.get("sha256") == sha256(weights)))
+        meta = cache.meta(folder.name) or {}
+        damaged = not meta or (verify and not cache.intact(folder.name, meta))
         size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
         out.append(Entry(folder.name, "damaged" if damaged else kind_of(meta), meta, size))
     return out
