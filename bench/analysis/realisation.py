@@ -18,7 +18,8 @@ AT_LEVEL = 0.01
 MEASURED = "speedup_measured_batch"  # at the sweep's largest batch: the headline measured figure
 
 
-def _median_iqr(values: Iterable[float | None]) -> tuple[float | None, float | None]:
+def median_iqr(values: Iterable[float | None]) -> tuple[float | None, float | None]:
+    """Median and interquartile range of the finite values given (None, None if there are none)."""
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     if not len(x):
         return None, None
@@ -44,11 +45,11 @@ def realisation_table(rows: Iterable[dict], retimes: Iterable[dict] = ()) -> lis
     keys = ["dataset", "arch", *conditions, "method", "ratio"]
     out = []
     for key, rs in stats.group(rows, keys).items():
-        theory, _ = _median_iqr(r["speedup_theoretical"] for r in rs)
-        b1, b1_iqr = _median_iqr(r.get("speedup_measured") for r in rs)
-        big, big_iqr = _median_iqr(r.get(MEASURED) for r in rs)
-        gap1, _ = _median_iqr(r.get("realisation_gap") for r in rs)
-        gap, _ = _median_iqr(r.get("realisation_gap_batch") for r in rs)
+        theory, _ = median_iqr(r["speedup_theoretical"] for r in rs)
+        b1, b1_iqr = median_iqr(r.get("speedup_measured") for r in rs)
+        big, big_iqr = median_iqr(r.get(MEASURED) for r in rs)
+        gap1, _ = median_iqr(r.get("realisation_gap") for r in rs)
+        gap, _ = median_iqr(r.get("realisation_gap_batch") for r in rs)
         out.append(dict(zip(keys, key, strict=True)) | {
             "n": len(rs), "kind": _one(rs, "method_kind"),
             "speedup theor.": theory, "meas. b1": b1, "meas. b1 IQR": b1_iqr,
@@ -95,8 +96,8 @@ def _retimed(rows: list[dict], timed: dict[tuple, list[dict]]) -> dict:
     check (left out), and the median, range and gap of the stable ones at the largest batch."""
     entries = [e for r in rows for e in _timings_of(r, timed)]
     stable = _stable(entries)
-    theory, _ = _median_iqr(r["speedup_theoretical"] for r in rows)
-    median, _ = _median_iqr(stable)
+    theory, _ = median_iqr(r["speedup_theoretical"] for r in rows)
+    median, _ = median_iqr(stable)
     return {"retimed": len(entries), "retimed unstable": len(entries) - len(stable),
             "retimed batch": median,
             "retimed range": f"{min(stable):.3g}-{max(stable):.3g}" if stable else None,

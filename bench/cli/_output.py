@@ -22,3 +22,12 @@ def print_table(rows: Sequence[dict], fmt: str = "simple", floatfmt: str = ".4g"
         return
     print(tabulate([list(r.values()) for r in rows], headers=list(rows[0]), tablefmt=fmt,
                    floatfmt=floatfmt, intfmt=","))
+
+
+def print_rows(rows: Sequence[dict], as_json: bool) -> bool:
+    """`rows` as JSON or as a table; True when it was JSON (then nothing else should follow)."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows)
+    return as_json

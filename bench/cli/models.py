@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from bench import data, models
-from bench.cli._output import print_json, print_table
+from bench.cli._output import print_rows
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,8 +38,5 @@ def run(args: argparse.Namespace) -> int:
             else:
                 row |= {"params": None, "classifier": reason}
         rows.append(row)
-    if args.json:
-        print_json(rows)
-    else:
-        print_table(rows)
+    print_rows(rows, args.json)
     return 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli._output import print_json, print_table
+from bench.cli._output import print_rows
 from bench.cli._select import add_db, add_filters, selected_rows
 from bench.errors import InvalidValueError
 from bench.settings import add_options
@@ -67,22 +67,19 @@ def run(args: argparse.Namespace) -> int:
         line = {"case": row["case_id"], "theor.": row["speedup_theoretical"],
                 "run b1": row.get("speedup_measured"),
                 "run batch": row.get("speedup_measured_batch"),
-                "now b1": _median(t.get("speedup_measured") for t in timings),
-                "now batch": _median(t.get("speedup_measured_batch") for t in timings)}
+                "now b1": _median_of(t.get("speedup_measured") for t in timings),
+                "now batch": _median_of(t.get("speedup_measured_batch") for t in timings)}
         if args.repeat > 1:
             batch = [t.get("speedup_measured_batch") for t in timings]
             line["now batch range"] = (f"{min(batch):.3g}-{max(batch):.3g}"
                                        if None not in batch else None)
         line |= {"batch": timings[0]["latency_batch_size"],
-                 "gap batch": _median(t.get("realisation_gap_batch") for t in timings),
+                 "gap batch": _median_of(t.get("realisation_gap_batch") for t in timings),
                  "stable": f"{sum(t['latency_stable'] and t['latency_batch_stable'] for t in timings)}"
                            f"/{len(timings)}",
                  "run under load": row.get("latency_parallel")}
         out.append(line | ({"latency": list(timings)} if args.json else {}))
-    if args.json:
-        print_json(out)
-    else:
-        print_table(out)
+    if not print_rows(out, args.json):
         left = len(rows) - len(kept)
         print(f"\n{len(kept)} kept models timed again on {args.device}"
               + (f"; {left} passed rows have none" if left else "")
@@ -116,9 +113,8 @@ def _saver(args: argparse.Namespace):
     return save
 
 
-def _median(values) -> float | None:
-    """Median of the values that are not None (None if there are none)."""
-    import statistics
+def _median_of(values) -> float | None:
+    """Median of the finite values given (None if there are none)."""
+    from bench.analysis.realisation import median_iqr
 
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
+    return median_iqr(values)[0]

@@ -15,7 +15,7 @@ import argparse
 import torch
 
 from bench import data, models
-from bench.cli._output import print_json, print_table
+from bench.cli._output import print_rows
 from bench.settings import add_options
 from bench.training.zoo import Zoo
 
@@ -72,10 +72,7 @@ def run(args: argparse.Namespace) -> int:
              "threads": m.get("threads"), "train_s": m.get("train_seconds"),
              "created_at": m.get("created_at")} | ({"valid": m["valid"]} if args.verify else {})
             for m in zoo.cached(verify=args.verify) if "arch" in m]  # models, not other entries
-    if args.json:
-        print_json(rows)
-    else:
-        print_table(rows)
+    if not print_rows(rows, args.json):
         print(f"\ncache: {zoo.root}")
     return 0
 
@@ -96,10 +93,7 @@ def _pretrain(args: argparse.Namespace) -> int:
                 rows.append({"dataset": name, "arch": arch, "seed": got.spec.seed, "key": got.spec.key,
                              "top1": got.meta["top1"], "train_s": got.meta.get("train_seconds"),
                              "trained_now": got.spec.key in zoo.trained})
-    if args.json:
-        print_json(rows)
-    else:
-        print_table(rows)
+    print_rows(rows, args.json)
     return 0
 
 
@@ -114,10 +108,7 @@ def _archive(args: argparse.Namespace) -> int:
         return 0
     outcome = archive.import_entries(zoo.cache, args.path, args.replace)
     rows = [{"key": key, "result": what} for key, what in outcome.items()]
-    if args.json:
-        print_json(rows)
-    else:
-        print_table(rows)
+    print_rows(rows, args.json)
     return 0
 
 
@@ -131,10 +122,8 @@ def _clean(args: argparse.Namespace) -> int:
     rows = [{"key": e.key, "kind": e.kind, "dataset": e.meta.get("dataset"),
              "arch": e.meta.get("arch"), "seed": e.meta.get("seed"), "MB": round(e.bytes / 2**20, 2),
              "result": outcome[e.key]} for e in chosen]
-    if args.json:
-        print_json(rows)
+    if print_rows(rows, args.json):
         return 0
-    print_table(rows)
     freed = sum(e.bytes for e in chosen if outcome[e.key] != "in use")
     verb = "would free" if args.dry_run else "freed"
     print(f"\n{len(chosen)} entries, {verb} {freed / 2**20:.1f} MB in {zoo.root}")
