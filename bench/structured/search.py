@@ -9,6 +9,7 @@ that step (never less than COMPRESSION_TOLERANCE) is the tolerance stated on the
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +24,7 @@ from bench.structured.select import group_scores, plan
 COMPRESSION_TOLERANCE = 0.02  # relative, as for unstructured cases
 BISECTION_STEPS = 20  # fraction resolution 1e-6: finer than one channel of any model here
 CLOSE_ENOUGH = 0.002  # stop the search once the target is met this closely
+RECENT_TRIALS = 3  # pruned copies kept for reuse: the bracket's ends and the latest
 
 
 @dataclass
@@ -77,11 +79,21 @@ def prune_to_target(model: nn.Module, scores: dict[str, Tensor], target: Target,
     per_group = group_scores(groups, scores)
     fast = _FastRatio(model, target.unit, dense, example)
 
+    # Near the end nearby fractions give the plan of a bracket end again: keep the last few
+    # pruned copies (not all: each is a whole model) instead of pruning and tracing once more.
+    recent: OrderedDict[tuple, tuple[nn.Module, float]] = OrderedDict()
+
     def trial(fraction: float) -> tuple[nn.Module, float, dict]:
         removal = plan(groups, per_group, fraction, scope, round_to)
-        candidate = copy.deepcopy(model)
-        remove(candidate, dependency_graph(candidate, example), removal)
-        return candidate, fast(candidate), removal
+        key = tuple(sorted((root, tuple(idxs)) for root, idxs in removal.items()))
+        if key not in recent:
+            candidate = copy.deepcopy(model)
+            remove(candidate, dependency_graph(candidate, example), removal)
+            recent[key] = candidate, fast(candidate)
+            if len(recent) > RECENT_TRIALS:
+                recent.popitem(last=False)
+        recent.move_to_end(key)
+        return *recent[key], removal
 
     def done(chosen: tuple, tolerance: float) -> Pruned:
         achieved = ratio(chosen[1], target.unit, dense, example)  # counted for real
