@@ -110,6 +110,10 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
     """The tables of the views asked for, by title."""
     chosen = VIEWS if "all" in args.view else args.view
     out: dict[str, list[dict]] = {}
+    if {"realisation", "winners-measured"} & set(chosen):  # later timings of kept models
+        from bench.results.read import load_retimes
+
+        retimes = load_retimes(args.db)
     for view in chosen:
         if view == "paired":
             for a, b in _pairs(args, rows):
@@ -136,14 +140,10 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
             out["methods within each protocol: A - B, top-1"] = protocol_views.method_pairs(rows,
                                                                                           pairs)
         elif view == "realisation":
-            from bench.results.read import load_retimes
-
             out["measured vs theoretical speedup (median, IQR over seeds)"] = (
-                realisation.realisation_table(rows, load_retimes(args.db)))
+                realisation.realisation_table(rows, retimes))
         elif view == "winners-measured":
-            from bench.results.read import load_retimes
-
-            timed = realisation.with_retimed(rows, load_retimes(args.db))
+            timed = realisation.with_retimed(rows, retimes)
             retimed = sum(r["speedup_source"] == "retimed" for r in timed)
             title = "best method at a fixed measured speedup" + (
                 f" ({retimed} of {len(timed)} rows' measured speedup from their retimed kept "
