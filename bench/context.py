@@ -48,6 +48,10 @@ class PruneContext:
     classifier: str
     masks: dict[str, Tensor] = field(default_factory=dict)  # current masks: all kept at first
     target: Target | None = None
+    # language models (bench.lm): the case's N:M pattern (None: unstructured), and statistics of
+    # each prunable layer's calibration inputs when the method declares CALIBRATION
+    pattern: tuple[int, int] | None = None
+    inputs: object | None = None  # bench.lm.calibrate.LayerInputs
 
     @property
     def device(self) -> torch.device:

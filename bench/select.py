@@ -93,3 +93,56 @@ def layer_topk(scores: dict[str, Tensor], fraction: float) -> dict[str, Tensor]:
     _check(scores)
     return {name: _topk_flat(s.detach().reshape(-1), keep_count(s.numel(), fraction)).view(s.shape)
             for name, s in scores.items()}
+
+
+def tie_ranks(scores: Tensor, generator: torch.Generator | None) -> Tensor:
+    """Rank of each entry within its row (last dimension), lowest score 0, as float64: equal
+    scores are ordered by a random draw from `generator` (so that the case's seed breaks ties and
+    the spread over seeds shows what ties do), or by the lower index first when it is None."""
+    s = scores.detach().reshape(-1, scores.shape[-1])
+    if generator is None:
+        order = torch.sort(s, dim=-1, stable=True, descending=True).indices.flip(-1)
+    else:
+        shuffle = torch.rand(s.shape, generator=generator, device=generator.device).to(s.device)
+        first = shuffle.argsort(dim=-1)
+        order = first.gather(-1, s.gather(-1, first).argsort(dim=-1, stable=True))
+    ranks = torch.empty_like(s, dtype=torch.float64)
+    ranks.scatter_(-1, order, torch.arange(s.shape[-1], device=s.device, dtype=torch.float64)
+                   .expand_as(s).contiguous())
+    return ranks.view(scores.shape)
+
+
+def row_select(scores: dict[str, Tensor], ctx) -> dict[str, Tensor]:
+    """Masks comparing weights within each output row (Wanda's rule): exactly
+    round(ctx.keep_fraction * in) kept per row, or ctx.pattern's N of every M inputs; ties broken
+    by ctx.generator."""
+    _check(scores)
+    out = {}
+    for name, s in scores.items():
+        ranks = tie_ranks(s.reshape(s.shape[0], -1), ctx.generator)
+        out[name] = _keep_ranks(ranks, ctx).view(s.shape)
+    return out
+
+
+def layer_select(scores: dict[str, Tensor], ctx) -> dict[str, Tensor]:
+    """Masks keeping exactly round(ctx.keep_fraction * size) of each layer, or ctx.pattern's N of
+    every M inputs when the case has a pattern; ties broken by ctx.generator."""
+    _check(scores)
+    if getattr(ctx, "pattern", None):
+        return row_select(scores, ctx)
+    out = {}
+    for name, s in scores.items():
+        ranks = tie_ranks(s.reshape(1, -1), ctx.generator)
+        out[name] = (ranks >= ranks.numel() - keep_count(s.numel(), ctx.keep_fraction)).view(s.shape)
+    return out
+
+
+def _keep_ranks(ranks: Tensor, ctx) -> Tensor:
+    """Rows of ranks (out x in) to a mask: N:M along the input dimension, or the top per row."""
+    pattern = getattr(ctx, "pattern", None)
+    if pattern:
+        from bench.nm import topn_mask
+
+        return topn_mask(ranks, *pattern)
+    k = keep_count(ranks.shape[-1], ctx.keep_fraction)
+    return ranks >= ranks.shape[-1] - k

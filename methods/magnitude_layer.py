@@ -5,9 +5,10 @@ Han, Pool, Tran, Dally, "Learning both Weights and Connections for Efficient Neu
 
 from bench import PruneContext
 from bench.scores import magnitude
-from bench.select import layer_topk
+from bench.select import layer_select
 
 
 def prune(model, compression: float, ctx: PruneContext) -> dict:
-    """Masks keeping the ctx.keep_fraction largest-magnitude weights of every prunable layer."""
-    return layer_topk(magnitude(ctx), ctx.keep_fraction)
+    """Masks keeping the ctx.keep_fraction largest-magnitude weights of every prunable layer (or
+    the case's N:M pattern); ties broken by ctx.generator."""
+    return layer_select(magnitude(ctx), ctx)

@@ -10,7 +10,7 @@ import torch
 
 from bench import PruneContext
 from bench.scores import only_kept
-from bench.select import layer_topk
+from bench.select import layer_select
 
 
 def prune(model, compression: float, ctx: PruneContext) -> dict:
@@ -18,4 +18,4 @@ def prune(model, compression: float, ctx: PruneContext) -> dict:
     among the weights still kept (ctx.masks)."""
     scores = {name: torch.rand(p.shape, generator=ctx.generator, device=ctx.generator.device)
               for name, p in ctx.prunable.items()}
-    return layer_topk(only_kept(ctx, scores), ctx.keep_fraction)
+    return layer_select(only_kept(ctx, scores), ctx)

@@ -11,6 +11,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from bench.training.recipes import stable_hash
 
 DEFAULT_PROTOCOL = "oneshot"
+UNSTRUCTURED = "unstructured"
 
 
 def _coordinate(position: int | None, help: str, **default) -> Field:
@@ -34,6 +35,8 @@ class Case:
     arch: str = _coordinate(1, "architecture name")
     ratio: float = _coordinate(3, "target compression (dense / kept parameters)")
     seed: int = _coordinate(None, "seed of the method, calibration batch and finetuning", default=0)
+    pattern: str = _coordinate(4, "sparsity pattern: unstructured, or N:M along the input dimension",
+                               default=UNSTRUCTURED)
     pretrain: str = _condition("", "pretraining recipe (empty: the dataset's default)",
                                column="pretrain_recipe", tag="pre={}")
     finetune: str = _condition("", "finetuning recipe (empty: the dataset's default)",
@@ -52,11 +55,24 @@ class Case:
         object.__setattr__(self, "ratio", float(self.ratio))  # 2 and 2.0 are one case, one key
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "protocol", canonical_protocol(self.protocol))
+        if self.pattern != UNSTRUCTURED:
+            parse_pattern(self.pattern)
+
+    @property
+    def task(self) -> str:
+        """The task the case belongs to: 'lm' when its dataset is a text corpus, else
+        'classification'."""
+        from bench.lm.corpus import is_corpus
+
+        return "lm" if is_corpus(self.dataset) else "classification"
 
     @property
     def id(self) -> str:
         """Test id: method-dataset-arch-r<ratio>-s<seed>, plus a tag per non-default condition."""
         parts = [self.method, self.dataset, self.arch, f"r{self.ratio:g}", f"s{self.seed}"]
+        if self.pattern != UNSTRUCTURED:
+            n, m = parse_pattern(self.pattern)
+            parts.append(f"n{n}m{m}")
         for f in fields(self):
             tag = f.metadata.get("tag")
             if tag and getattr(self, f.name) != f.default:
@@ -76,7 +92,7 @@ class Case:
 
     def columns(self) -> dict:
         """The case's fields as result-row columns (recipe fields are resolved by the run)."""
-        out = {"case_id": self.id, "case_key": self.key}
+        out = {"case_id": self.id, "case_key": self.key, "task": self.task}
         for f in fields(self):
             if not f.metadata.get("column"):
                 out[f.name] = getattr(self, f.name)
@@ -93,6 +109,17 @@ def canonical_protocol(spec: str) -> str:
     pairs = sorted(p.strip() for p in options.split(",") if p.strip())
     pairs = [f"{k.strip()}={v.strip()}" if eq else k for k, eq, v in (p.partition("=") for p in pairs)]
     return f"{name.strip()}:{','.join(pairs)}" if pairs else name.strip()
+
+
+def parse_pattern(pattern: str) -> tuple[int, int]:
+    """(N, M) of an 'N:M' pattern, refusing anything but integers 0 < N < M."""
+    n, sep, m = str(pattern).partition(":")
+    if not (sep and n.strip().isdigit() and m.strip().isdigit() and 0 < int(n) < int(m)):
+        from bench.errors import InvalidValueError
+
+        raise InvalidValueError(f"pattern {pattern!r} is not valid: use {UNSTRUCTURED!r} or 'N:M' "
+                                "with integers 0 < N < M, e.g. 2:4")
+    return int(n), int(m)
 
 
 def coordinates() -> tuple[str, ...]:

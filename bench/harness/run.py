@@ -8,7 +8,7 @@ from bench.harness.env import BenchEnv
 from bench.harness.protocols import resolve
 from bench.harness.protocols.registry import Protocol
 from bench.harness.saved_models import save_model
-from bench.harness.steps import CaseRun
+from bench.harness.steps import CaseRun, UnsupportedKindError
 
 
 def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
@@ -20,12 +20,25 @@ def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     return row
 
 
+def task_run(case: Case, env: BenchEnv, row: dict):
+    """The run of the case's task: a CaseRun for classification, an LMRun for language models
+    (the one place where the two tasks part)."""
+    if case.task == "lm":
+        from bench.lm.run import LMRun  # imports transformers: only when an LM case runs
+
+        if resolve(case.protocol)[0].__name__ != "oneshot":
+            raise UnsupportedKindError(f"protocol {case.protocol!r} trains the model; language-model "
+                                       "cases run the one-shot protocol (oneshot)")
+        return LMRun(case, env, row)
+    return CaseRun(case, env, row)
+
+
 def prepare(case: Case, env: BenchEnv, row: dict) -> tuple[Protocol, CaseRun]:
     """The case's protocol and its CaseRun, the options resolved into the row (a bad protocol
     name or option fails here, before any work)."""
     row.update(rows.identity(case))
     protocol, options = resolve(case.protocol)
-    run = CaseRun(case, env, row)
+    run = task_run(case, env, row)
     row["protocol_options"] = "{}"
     for name, value in options.items():
         run.set_option(name, value)

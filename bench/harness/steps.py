@@ -18,7 +18,7 @@ from bench.data.loaders import calibration_batch, make_loader
 from bench.errors import BenchError
 from bench.harness import controls, measure, targets, timing
 from bench.harness import row as rows
-from bench.harness.case import Case
+from bench.harness.case import UNSTRUCTURED, Case, parse_pattern
 from bench.harness.channels import prune_channels
 from bench.harness.env import BenchEnv
 from bench.masks import apply, enforcer, masks_hold, validate
@@ -52,10 +52,15 @@ class CaseRun:
         row["method_hash"] = found.source_hash if found else None  # recorded even if it is broken
         self.method = env.method(case.method)
         row["method_kind"] = self.method.kind
-        if self.method.kind == "nm":
+        self.nm: tuple[int, int] | None = None
+        if case.pattern != UNSTRUCTURED:  # the case's pattern: the method must honour it
+            self.nm = parse_pattern(case.pattern)
+        elif self.method.kind == "nm":
             self.nm = (self.method.attributes.get("N", 2), self.method.attributes.get("M", 4))
             nm.check_pattern(*self.nm)
+        if self.nm:
             row["nm_pattern"] = f"{self.nm[0]}:{self.nm[1]}"
+        row["pattern"] = row.get("nm_pattern") or UNSTRUCTURED
         self.removed_channels = False  # set once a channel step removed some channel
         self.channels_dense: dict[str, tuple[int, int]] = {}
         self.ds = data.get(case.dataset)
@@ -207,6 +212,7 @@ class CaseRun:
         case, model = self.case, self.model
         ctx = build_context(model, ask, batch, case.seed, case.include_classifier,
                             masks=self.masks or None, unit=case.target)
+        ctx.pattern = self.nm if case.pattern != UNSTRUCTURED else None
         self._keep_fraction = ctx.keep_fraction
         before = {k: v.detach().clone() for k, v in model.state_dict().items()}
         start = time.perf_counter()
@@ -217,7 +223,7 @@ class CaseRun:
         validate(masks, model, case.method, self.method.attributes.get("ALLOW_EMPTY_LAYERS", False))
         masks = {k: v.to(self.env.device) for k, v in masks.items()}
         _check_not_revived(masks, ctx.masks, case.method)
-        if self.method.kind == "nm":
+        if self.nm:
             nm.validate(masks, *self.nm, case.method)
         return masks
 
@@ -292,6 +298,10 @@ class CaseRun:
             (start_step % per_epoch) * recipe.batch_size, len(split))
         self.row["train_steps"] += recipe.epochs * per_epoch - start_step
         self.row["train_examples"] += recipe.epochs * len(split) - skipped
+
+    def finetune(self) -> None:
+        """Finetune with the case's recipe (the one-shot protocol's step after pruning)."""
+        self.train(self.finetune_recipe, phase="finetune")
 
     def steps_per_epoch(self, recipe: Recipe) -> int:
         """Optimizer steps in one epoch of `recipe` on this case's training split."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Steps that adding missing columns cannot do (renames, backfills), keyed by the version they reach.
 # Added columns need no step: every open adds the columns of the dicts below that a table lacks.
 MIGRATIONS: dict[int, list[str]] = {
@@ -14,6 +14,7 @@ MIGRATIONS: dict[int, list[str]] = {
             # epoch phases (added as missing columns)
     4: [],  # v4 added results.model_path and model_sha256 (added as missing columns)
     5: [],  # v5 added the retimes table (created as a missing table)
+    6: [],  # v6 added the task and pattern coordinates and the language-model columns
 }
 
 RUN_COLUMNS = {
@@ -74,6 +75,18 @@ RESULT_COLUMNS = {
     "semistructured_backend": "VARCHAR", "reinitialised": "BOOLEAN",
     # the case's final model, kept with --bench-save-models DIR (bench/harness/saved_models.py)
     "model_path": "VARCHAR", "model_sha256": "VARCHAR",
+    # language models (bench/lm): the task, the pattern coordinate, perplexity over the test
+    # windows, the calibration windows' identity, MACs per token, measured tokens per second
+    "task": "VARCHAR", "pattern": "VARCHAR", "perplexity": "DOUBLE", "perplexity_dense": "DOUBLE",
+    "eval_windows": "INTEGER", "eval_tokens": "BIGINT", "window_length": "INTEGER",
+    "calibration_windows": "INTEGER", "calibration_length": "INTEGER",
+    "calibration_sha256": "VARCHAR", "eval_sha256": "VARCHAR", "model_source": "VARCHAR",
+    "updates_weights": "BOOLEAN", "keep_fraction_achieved": "DOUBLE", "dense_layers": "JSON",
+    "prefill_tokens": "INTEGER", "tokens_per_s_prefill": "DOUBLE",
+    "tokens_per_s_prefill_dense": "DOUBLE", "tokens_per_s_decode": "DOUBLE",
+    "tokens_per_s_decode_dense": "DOUBLE", "speedup_measured_prefill": "DOUBLE",
+    "speedup_measured_decode": "DOUBLE", "latency_aa_prefill": "DOUBLE",
+    "latency_aa_decode": "DOUBLE",
 }
 
 LAYER_COLUMNS = {
@@ -115,7 +128,7 @@ TABLES = {"runs": RUN_COLUMNS, "results": RESULT_COLUMNS, "layers": LAYER_COLUMN
           "epochs": EPOCH_COLUMNS, "retimes": RETIME_COLUMNS}
 KEYS = {"runs": ("run_id",), "results": ("run_id", "nodeid"), "layers": ("run_id", "nodeid", "layer"),
         "epochs": ("run_id", "nodeid", "epoch"), "retimes": ("retime_id", "run_id", "nodeid", "pass")}
-JSON_COLUMNS = {"extra", "options", "latency_sweep"}  # in results, runs and retimes
+JSON_COLUMNS = {"extra", "options", "latency_sweep", "dense_layers"}  # in results, runs and retimes
 
 
 # Keys of a case row that are not columns of `results` but rows of their own tables.

@@ -10,9 +10,10 @@ from bench.harness.steps import CaseRun
 @protocol(DEFAULT_PROTOCOL, {"control": control("shuffle", "invert")})
 def oneshot(run: CaseRun) -> None:
     """Prune the pretrained model once, finetune with the case's recipe, measure (ShrinkBench).
-    Nothing pruned (ratio 1): the dense model is measured as it is."""
+    Nothing pruned (ratio 1): the dense model is measured as it is. Language-model cases are not
+    finetuned (their task's finetune step does nothing)."""
     run.load("trained")
     run.prune(run.case.ratio, control=run.options.get("control", ""))
     if run.pruned:
-        run.train(run.finetune_recipe, phase="finetune")
+        run.finetune()
     run.measure()
