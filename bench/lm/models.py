@@ -76,6 +76,9 @@ def load(name: str, cache: str | os.PathLike | None = None) -> LanguageModel:
 def _from_folder(folder: Path) -> nn.Module:
     """A causal LM read from a local folder, its Conv1D layers made Linear."""
     from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     if not (folder / "config.json").is_file():
         raise LanguageModelError(f"{folder} is not a Hugging Face model folder (no config.json); "
@@ -153,8 +156,12 @@ def _dequantize_smollm2(out: Path) -> dict:
     gguf = smollm2_gguf()
     folder = str(gguf.parent)
     AutoTokenizer.from_pretrained(folder, gguf_file=gguf.name).save_pretrained(out)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf.name, dtype=torch.float32)
-    model.config.quantization_config = None  # the saved weights are plain float32
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf.name, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):  # the weights are plain float32 now
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
     model.save_pretrained(out)
     return {"source": EMBEDDED["smollm2_135m"], "gguf": gguf.name, "gguf_sha256": sha256(gguf),
             "tokenizer": "hf"}
