@@ -13,7 +13,7 @@ import matplotlib
 from matplotlib.figure import Figure  # a bare Figure draws with Agg: no pyplot, no window
 from matplotlib.patches import Patch
 
-from bench.analysis.aggregate import aggregate, varying
+from bench.analysis.aggregate import aggregate, stable, varying
 from bench.errors import InvalidValueError
 from bench.results.schema import passed as passed_rows
 
@@ -65,8 +65,7 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
         raise InvalidValueError(f"unknown x {x!r}; choose one of {', '.join([*X_AXES, *X_SETS])}")
     # measured speedups whose A/A check failed are not findings: left out of the measured axis
     passed = [r | {"total_steps": (r.get("train_steps") or 0) + (r.get("pretrain_steps") or 0),
-                   "speedup_measured_batch": (r.get("speedup_measured_batch")
-                                              if r.get("latency_batch_stable") is not False else None)}
+                   "speedup_measured_batch": stable(r, "speedup_measured_batch")}
               for r in passed_rows(rows)]
     if not passed:
         raise InvalidValueError("no passed cases to plot; check the filters (python -m bench report)")
