@@ -17,7 +17,7 @@ from types import ModuleType
 from bench.errors import BenchError
 
 NAME_PATTERN = re.compile(r"^[a-z0-9_]+$")
-# What a method's masks mean: any weights, N-of-every-M along the input dimension, or whole
+# What a method's masks mean: any weights, N-of-every-M along the input channels, or whole
 # output channels (which the bench removes physically).
 KINDS = ("unstructured", "nm", "channel")
 PruneFn = Callable[..., dict]

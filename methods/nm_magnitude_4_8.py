@@ -1,6 +1,6 @@
-"""N:M magnitude pruning (4:8): keep the 4 largest |w| of every 8 consecutive inputs.
+"""N:M magnitude pruning (4:8): keep the 4 largest |w| of every 8 consecutive input channels.
 
-nm_magnitude with a wider group (same references); layers whose input dimension is not a
+nm_magnitude with a wider group (same references); layers whose input channels are not a
 multiple of 8 keep every weight, and the case's ratio is not used.
 """
 
@@ -13,5 +13,5 @@ N, M = 4, 8
 
 
 def prune(model, compression: float, ctx: PruneContext) -> dict:
-    """N:M masks along the input dimension by weight magnitude."""
+    """N:M masks along the input channels by weight magnitude."""
     return pattern_masks(magnitude(ctx), N, M)

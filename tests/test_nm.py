@@ -31,7 +31,7 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_topn_keeps_exactly_n_of_every_m_along_the_input_dimension():
-    scores = torch.rand(8, 6, 2, 2)  # conv: the input dimension is 6 * 2 * 2 = 24
+    scores = torch.rand(8, 24)
     mask = nm.topn_mask(scores, 2, 4)
     kept = nm.groups(mask, 4).sum(-1)
     assert bool((kept == 2).all())
@@ -39,6 +39,41 @@ def test_topn_keeps_exactly_n_of_every_m_along_the_input_dimension():
     g, k = nm.groups(scores, 4), nm.groups(mask, 4)
     assert bool((g[k].view(8, 6, 2).min(-1).values >= g[~k].view(8, 6, 2).max(-1).values).all())
     nm.validate({"w": mask}, 2, 4, "m")
+
+
+def test_a_3x3_conv_mask_keeps_n_of_every_m_input_channels_at_each_kernel_position():
+    scores = torch.rand(8, 12, 3, 3)
+    mask = nm.topn_mask(scores, 2, 4)
+    assert mask.shape == scores.shape
+    # apex's m4n2_1d and cuSPARSELt: (out, in, kh, kw) -> (out, kh, kw, in), groups along `in`
+    last, s_last = mask.permute(0, 2, 3, 1), scores.permute(0, 2, 3, 1)
+    assert bool((last.reshape(8, 3, 3, 3, 4).sum(-1) == 2).all())
+    # the kept ones are the largest of their channel group
+    g, k = s_last.reshape(-1, 4), last.reshape(-1, 4)
+    assert bool((g[k].view(-1, 2).min(-1).values >= g[~k].view(-1, 2).max(-1).values).all())
+    nm.validate({"conv.weight": mask}, 2, 4, "m")
+
+
+def test_a_conv_is_prunable_when_its_input_channels_are_a_multiple_of_m():
+    assert nm.prunable(torch.Size((8, 12, 3, 3)), 4) and nm.prunable(torch.Size((8, 8, 1, 1)), 4)
+    assert not nm.prunable(torch.Size((8, 2, 2, 2)), 4)  # 8 weights per row, but 2 channels
+    assert not nm.prunable(torch.Size((6, 3, 3, 3)), 4)
+    assert nm.pattern_masks({"c": torch.rand(8, 2, 2, 2)}, 2, 4) == {}
+
+
+def test_a_conv_mask_broken_along_its_channels_is_refused_naming_the_kernel_position():
+    mask = nm.topn_mask(torch.rand(4, 8, 3, 3), 2, 4)
+    mask[1, 4:8, 2, 1] = True  # output 1, kernel position (2, 1), channels 4..7 keep 4 of 4
+    with pytest.raises(nm.InvalidPatternError, match=r"output row 1, kernel position \(2, 1\), "
+                                                     r"input group 15 \(input channels 4\.\.7\) "
+                                                     r"keeps 4 of 4"):
+        nm.validate({"conv.weight": mask}, 2, 4, "m")
+    # flattened (in, kh, kw) groups that hold 2 of 4 but break the channel groups are refused
+    flat = (torch.arange(32) % 4 < 2).expand(2, 32)  # 2 of every 4 of the flattened row
+    with pytest.raises(nm.InvalidPatternError, match=r"kernel position \(0, 0\).* keeps 4 of 4"):
+        nm.validate({"conv.weight": flat.reshape(2, 8, 2, 2)}, 2, 4, "m")
+    with pytest.raises(nm.InvalidPatternError, match="input channels \\(2\\) is not a multiple"):
+        nm.validate({"conv.weight": torch.ones(4, 2, 2, 2, dtype=torch.bool)}, 2, 4, "m")
 
 
 def test_a_broken_pattern_is_refused_naming_the_group():

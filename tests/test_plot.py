@@ -6,7 +6,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 
-from bench.analysis import plot
+from bench.analysis import plot, ticks
 from bench.cli import main
 from bench.results import read as report
 
@@ -82,7 +82,7 @@ def test_fit_for_print_legend_outside_styles_without_colour_band_named(make_resu
     styles = {m: (lines[m].get_linestyle(), lines[m].get_marker()) for m in
               ("magnitude_global", "magnitude_layer", "random")}
     assert len(set(styles.values())) == 3  # told apart without colour
-    assert lines["magnitude_global"].get_color() == lines["magnitude_layer"].get_color()
+    assert lines["magnitude_global"].get_color() != lines["magnitude_layer"].get_color()
     out = plot.save(fig, tmp_path / "f.pdf")
     assert out.read_bytes()[:5] == b"%PDF-"
 
@@ -109,3 +109,43 @@ def test_accuracy_against_training_cost(make_results_db, case_row):
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert list(lines["a (protocol=imp)"].get_xdata()) == [200, 300]  # pretraining + 50 r
     assert list(lines["a (protocol=oneshot)"].get_xdata()) == [120, 140]
+
+
+def _measured_rows(case_row) -> list[dict]:
+    """Five methods of one panel whose measured speedups lie between 0.8x and 1.7x."""
+    out = []
+    for method, fast in (("channel_l1", 1.6), ("channel_l1_layer", 1.4), ("channel_taylor", 1.5),
+                         ("magnitude_global", 0.95), ("nm_magnitude", 0.9)):
+        for ratio in (2, 4):
+            out += [case_row(method, ratio, seed, 0.8 - 0.01 * ratio, latency_batch_stable=True,
+                             speedup_measured_batch=fast * (ratio / 4) ** 0.2) for seed in (0, 1)]
+    return out
+
+
+def test_a_narrow_measured_axis_has_readable_ratio_ticks(case_row):
+    fig = plot.figure(_measured_rows(case_row), x="measured")
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    shown = [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+    assert len(shown) >= 3 and {"1x", "1.5x"} <= set(shown)
+    assert all(text.endswith("x") and "^" not in text for text in shown)
+    assert not [t for t in ax.get_xticklabels(minor=True) if t.get_text()]
+
+
+def test_ratio_ticks_on_wide_and_very_narrow_ranges():
+    assert ticks.ratio_ticks(0.9, 40) == [1, 2, 4, 8, 16, 32]
+    assert ticks.ratio_ticks(1.7, 5) == [2, 3, 4]
+    narrow = ticks.ratio_ticks(0.97, 1.03)
+    assert len(narrow) >= 3 and all(0.97 <= t <= 1.03 for t in narrow)
+    assert [ticks.label(v) for v in (1, 1.5, 0.75, 12)] == ["1x", "1.5x", "0.75x", "12x"]
+
+
+def test_each_method_of_a_panel_has_its_own_colour_and_legend_entry(case_row):
+    fig = plot.figure(_measured_rows(case_row), x="speed")
+    methods = ["channel_l1", "channel_l1_layer", "channel_taylor", "magnitude_global", "nm_magnitude"]
+    for ax in fig.axes:
+        lines = {line.get_label(): line.get_color() for line in ax.get_lines()}
+        assert len({tuple(lines[m]) for m in methods}) == len(methods)
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:len(methods)] == methods
+    assert len(set(plot.colours([f"m{i}" for i in range(25)]).values())) == 25

@@ -110,3 +110,50 @@ def test_the_plot_tells_a_method_s_conditions_apart_by_marker_fill(rows):
     fills = {line.get_label(): line.get_markerfacecolor() for line in fig.axes[0].get_lines()
              if line.get_label().startswith("chan")}
     assert fills["chan (target=macs)"] != "white" and fills["chan (target=params)"] == "white"
+
+
+def _one_unstable(rows: list[dict]) -> list[dict]:
+    """`rows` with seed 0 of chan at 4x timed as 0.042x and flagged unstable at both batches."""
+    return [r | {"speedup_measured": 0.042, "speedup_measured_batch": 0.042,
+                 "realisation_gap": 0.0105, "realisation_gap_batch": 0.0105,
+                 "latency_stable": False, "latency_batch_stable": False,
+                 "latency_unstable_reason": "batch 1: IQR 249% of the median"}
+            if (r["method"], r["ratio"], r["seed"]) == ("chan", 4, 0) else r for r in rows]
+
+
+def test_the_realisation_view_leaves_out_and_counts_unstable_timings(rows):
+    table = {(r["method"], r["ratio"]): r for r in realisation.realisation_table(_one_unstable(rows))}
+    chan = table[("chan", 4)]
+    assert chan["n"] == 3 and chan["unstable b1"] == 1 and chan["unstable batch"] == 1
+    assert chan["meas. b1"] == pytest.approx(1.05)  # the median of 1.0 and 1.1, not of 0.042
+    assert chan["meas. batch"] == pytest.approx(0.8 * 4 * 1.05)
+    assert chan["gap b1"] == pytest.approx(1.05 / 4) and chan["gap batch"] == pytest.approx(0.84)
+    assert table[("chan", 2)]["unstable b1"] == 0 and table[("chan", 2)]["unstable batch"] == 0
+
+
+def test_the_measured_winners_leave_out_unstable_timings(rows):
+    """Every seed of chan at 2x timed as a 40x speedup, all flagged unstable: no curve of chan
+    reaches 4x measured (its stable 4x points are at 3.2x)."""
+    fast = [r | {"speedup_measured_batch": 40.0, "latency_batch_stable": False}
+            if (r["method"], r["ratio"]) == ("chan", 4) else r for r in rows]
+    (line,) = realisation.measured_winners_table(fast, levels=(4,))
+    assert line["best at measured"] is None
+
+
+def test_the_realisation_report_marks_an_unstable_timing(rows, make_results_db, capsys):
+    from bench.cli import main
+
+    db = make_results_db("r.duckdb", {"run1": [
+        r | {"case_id": f"{r['method']}-{r['ratio']}-{r['seed']}",
+             "nodeid": f"x::t[{r['method']}-{r['ratio']}-{r['seed']}]"} for r in _one_unstable(rows)]})
+    assert main(["report", "--db", str(db), "--view", "realisation"]) == 0
+    out = capsys.readouterr().out
+    assert "0.042" not in out and "unstable b1" in out
+    (chan,) = [line for line in out.splitlines() if " chan " in f" {line} " and " 4 " in line]
+    assert "1.05" in chan
+
+
+def test_the_plot_leaves_out_unstable_measured_speedups(rows):
+    fig = plot.figure(_one_unstable(rows), x="measured")
+    (chan,) = [line for line in fig.axes[0].get_lines() if line.get_label() == "chan"]
+    assert max(chan.get_xdata()) == pytest.approx(0.8 * 4 * 1.05)

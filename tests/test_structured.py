@@ -126,6 +126,21 @@ def test_the_target_is_met_within_the_stated_tolerance(unit, scope, value):
     assert count_params(model)[0] == dense["params_dense"]  # the model given is left as it was
 
 
+@pytest.mark.parametrize("scope", ["global", "layer"])
+def test_tied_scores_are_counted_and_scores_that_decide_are_not(scope):
+    model = _model("resnet20")
+    x = torch.randn(1, *SHAPE)
+    dense = _dense(model, x)
+    tied = {n: torch.ones_like(s) for n, s in _scores(model).items()}
+    assert prune_to_target(model, tied, Target(2, "macs"), dense, x, scope).ties == 1.0
+    assert prune_to_target(model, _scores(model), Target(2, "macs"), dense, x, scope).ties == 0.0
+    # half of each layer's scores tie at the cut: ties are counted among the removed
+    half = {n: torch.where(s < 0.5, torch.zeros_like(s), s) for n, s in _scores(model).items()}
+    share = prune_to_target(model, half, Target(1.3), dense, x, scope).ties
+    assert 0 < share <= 1
+    assert prune_to_target(model, tied, Target(1), dense, x, scope).ties is None  # nothing removed
+
+
 def test_round_to_keeps_channel_counts_multiples_of_it():
     model = _model("resnet20")
     x = torch.randn(1, *SHAPE)

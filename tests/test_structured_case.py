@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.harness.case import Case
+from bench.harness.channels import TiedScoresWarning
 from bench.harness.checks import assert_sound
 from bench.harness.env import BenchEnv
 from bench.harness.run import run_case
@@ -44,6 +45,34 @@ def test_a_channel_case_removes_channels_and_records_them(env, tmp_path):
     assert row["realisation_gap"] == pytest.approx(row["speedup_measured"]
                                                    / row["speedup_theoretical"])
     assert row["latency_dtype"] == "float32" and row["target_tolerance"] >= 0.02
+
+
+TIED = '''"""Every channel scores 1: which channels go is left to the index."""
+
+import torch
+
+KIND = "channel"
+
+
+def prune(model, compression, ctx):
+    """The same score for every output channel."""
+    return {name: torch.ones(p.shape[0]) for name, p in ctx.prunable.items()}
+'''
+
+
+def test_a_channel_method_whose_scores_all_tie_warns_on_its_row(env, tmp_path):
+    methods = tmp_path / "methods"
+    methods.mkdir()
+    (methods / "channel_tied.py").write_text(TIED)
+    tied_env = BenchEnv(zoo=env.zoo, methods_dir=str(methods), measure_latency=False)
+    with pytest.warns(TiedScoresWarning, match=r"channel_tied.*100% of the removed channels"):
+        row = _run(tied_env, Case("channel_tied", "digits", "lenet5", 2, target="macs"), tmp_path)
+    assert row["channel_ties"] == 1.0
+    store = Store(tmp_path / "r.duckdb")
+    assert store.con.execute("SELECT channel_ties FROM results").fetchall() == [(1.0,)]
+    store.close()
+    scored = run_case(Case("channel_l1", "digits", "lenet5", 2), env, {})
+    assert scored["channel_ties"] == 0.0
 
 
 def test_a_mac_target_is_met_by_channel_and_mask_methods(env, tmp_path):

@@ -12,11 +12,18 @@ from bench.results.schema import FAILED, passed
 # Figures aggregated over seeds; delta_top1 = top1 - top1_dense (fractions, like top1).
 METRICS = ("top1", "delta_top1", "top1_dense", "compression", "speedup_theoretical",
            "speedup_measured")
-# Measured figures and the flag of their stability: left out of summaries when it is false.
-MEASURED = {"speedup_measured": "latency_stable", "speedup_measured_batch": "latency_batch_stable"}
+# Measured figures and the flag of their stability: left out of every view and plot when it is
+# false (the realisation gaps are measured figures too).
+MEASURED = {"speedup_measured": "latency_stable", "speedup_measured_batch": "latency_batch_stable",
+            "realisation_gap": "latency_stable", "realisation_gap_batch": "latency_batch_stable"}
 # Where the values of a metric can lie: its confidence interval is clipped to them.
 BOUNDS = {"top1": (0.0, 1.0), "top1_dense": (0.0, 1.0), "top5": (0.0, 1.0),
           "delta_top1": (-1.0, 1.0)}
+
+
+def stable(row: dict, metric: str):
+    """`row[metric]`, or None where it is a measured figure that its row flags unstable."""
+    return None if metric in MEASURED and row.get(MEASURED[metric]) is False else row.get(metric)
 
 
 def mean(values: Sequence[float]) -> float | None:
@@ -77,8 +84,7 @@ def aggregate(rows: Iterable[dict], keys: Sequence[str] = GROUP_KEYS,
         line["failed"] = sum(r.get("status") in FAILED for r in members)
         line["failed_later"] = sum(r.get("later_status") in FAILED for r in ok)
         for metric in metrics:
-            values = [r[metric] for r in ok if r.get(metric) is not None
-                      and not (metric in MEASURED and r.get(MEASURED[metric]) is False)]
+            values = [r[metric] for r in ok if stable(r, metric) is not None]
             for name, fn in stats.items():
                 line[f"{metric}_{name}"] = fn(values)
             if "ci95" in stats and metric in BOUNDS:  # the interval itself, within the bounds

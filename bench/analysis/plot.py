@@ -1,8 +1,9 @@
 """The paper's figures: accuracy against compression and theoretical speedup, one line per method.
 
-Fit for print: PDF, SVG or PNG; one legend outside the panels; a method's scope (global or
-layer-wise) shown by line style and marker as well as colour, so that it reads in black and
-white; each panel titled with its axes; the shaded band named in the legend."""
+Fit for print: PDF, SVG or PNG; one legend outside the panels; a colour per method, and a
+method's scope (global or layer-wise) shown by line style and marker as well, so that it reads in
+black and white; ratio axes on log scale labelled 1x, 1.5x, 2x; each panel titled with its axes;
+the shaded band named in the legend."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import matplotlib
 from matplotlib.figure import Figure  # a bare Figure draws with Agg: no pyplot, no window
 from matplotlib.patches import Patch
 
-from bench.analysis.aggregate import aggregate, varying
+from bench.analysis.aggregate import aggregate, stable, varying
+from bench.analysis.ticks import ratio_axis
 from bench.errors import InvalidValueError
 from bench.results.schema import passed as passed_rows
 
@@ -32,7 +34,7 @@ FORMATS = (".pdf", ".png", ".svg")
 X_TITLES = {"compression": "compression", "speedup": "theoretical speedup", "cost": "training cost",
             "measured": "measured speedup"}
 Y_TITLES = {"top1": "top-1", "delta": "top-1 change"}
-# Scope of a method, read from its name's suffix: (line style, marker). Colour follows the family.
+# Scope of a method, read from its name's suffix: (line style, marker). Each method has its colour.
 SCOPES = {"global": ("-", "o"), "layer": ("--", "s")}
 OTHER_SCOPE = (":", "^")
 BAND = "shaded: mean ± 1 std over seeds"
@@ -44,10 +46,13 @@ def style(method: str) -> tuple[str, str]:
     return SCOPES.get(method.split(" ")[0].rsplit("_", 1)[-1], OTHER_SCOPE)
 
 
-def _family(method: str) -> str:
-    name = method.split(" ")[0]
-    head, _, tail = name.rpartition("_")
-    return head if tail in SCOPES else name
+def colours(methods: Sequence[str]) -> dict[str, tuple]:
+    """A distinct colour per method: tab10 up to 10 methods, tab20 up to 20, a rainbow beyond."""
+    if len(methods) <= 20:
+        cmap = matplotlib.colormaps["tab10" if len(methods) <= 10 else "tab20"]
+        return {m: cmap(i) for i, m in enumerate(methods)}
+    cmap = matplotlib.colormaps["gist_rainbow"]
+    return {m: cmap(i / len(methods)) for i, m in enumerate(methods)}
 
 
 def _label(line: dict, conditions: Sequence[str]) -> str:
@@ -65,8 +70,7 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
         raise InvalidValueError(f"unknown x {x!r}; choose one of {', '.join([*X_AXES, *X_SETS])}")
     # measured speedups whose A/A check failed are not findings: left out of the measured axis
     passed = [r | {"total_steps": (r.get("train_steps") or 0) + (r.get("pretrain_steps") or 0),
-                   "speedup_measured_batch": (r.get("speedup_measured_batch")
-                                              if r.get("latency_batch_stable") is not False else None)}
+                   "speedup_measured_batch": stable(r, "speedup_measured_batch")}
               for r in passed_rows(rows)]
     if not passed:
         raise InvalidValueError("no passed cases to plot; check the filters (python -m bench report)")
@@ -79,8 +83,7 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
     lines = aggregate(passed, keys, metrics)
     panels = sorted({(line["dataset"], line["arch"]) for line in lines})
     methods = sorted({_label(line, conditions) for line in lines})
-    families = sorted({_family(m) for m in methods})
-    colours = {m: matplotlib.colormaps["tab10"](families.index(_family(m)) % 10) for m in methods}
+    colour = colours(methods)
     # a method under several conditions (e.g. params and MAC targets): filled markers for the
     # first condition, hollow ones for the others
     settings = sorted({tuple(line[k] for k in conditions) for line in lines}, key=str)
@@ -103,17 +106,19 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
                 py = [p[f"{ycol}_mean"] * scale for p in pts]
                 sd = [(p[f"{ycol}_std"] or 0.0) * scale for p in pts]
                 linestyle, marker = style(method)
-                ax.plot(px, py, linestyle=linestyle, marker=marker, ms=4, color=colours[method],
-                        markerfacecolor="white" if method in hollow else colours[method],
+                ax.plot(px, py, linestyle=linestyle, marker=marker, ms=4, color=colour[method],
+                        markerfacecolor="white" if method in hollow else colour[method],
                         label=method)
                 ax.fill_between(px, [a - b for a, b in zip(py, sd, strict=True)],
                                 [a + b for a, b in zip(py, sd, strict=True)],
-                                color=colours[method], alpha=0.2, linewidth=0)
+                                color=colour[method], alpha=0.2, linewidth=0)
             dense = [line["top1_dense_mean"] for line in here if line["top1_dense_mean"] is not None]
             if dense:
                 level = 0.0 if y == "delta" else sum(dense) / len(dense) * scale
                 ax.axhline(level, color="grey", linestyle="--", linewidth=1, label="dense")
             ax.set_xscale("log", base=2)
+            if xname != "cost":  # ratios; the cost axis counts steps
+                ratio_axis(ax)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
             ax.set_title(f"{dataset} / {arch}: {Y_TITLES[y]} vs {X_TITLES[xname]}")

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from bench.analysis import stats
+from bench.analysis.aggregate import MEASURED as FLAGS
+from bench.analysis.aggregate import stable
 from bench.harness.case import CONDITION_KEYS
 from bench.results.schema import passed
 
@@ -36,7 +38,9 @@ def _one(rows: list[dict], key: str) -> str | None:
 def realisation_table(rows: Iterable[dict], retimes: Iterable[dict] = ()) -> list[dict]:
     """Per (dataset, arch, conditions, method, ratio): theoretical speedup, measured speedup at
     batch 1 and at the largest batch (median and IQR over seeds), the realisation gap (measured /
-    theoretical) and the conditions of the measurement (backend, device, threads, dtype). With
+    theoretical), how many seeds' timings failed their A/A or IQR check (left out of the
+    measured figures, as in the summary) and the conditions of the measurement (backend,
+    device, threads, dtype). With
     `retimes` (later timings of the rows' kept models, python -m bench retime --save), the
     median and range of their stable largest-batch speedups beside, over seeds and passes."""
     rows = [r for r in passed(rows) if r.get("speedup_theoretical") is not None]
@@ -46,20 +50,27 @@ def realisation_table(rows: Iterable[dict], retimes: Iterable[dict] = ()) -> lis
     out = []
     for key, rs in stats.group(rows, keys).items():
         theory, _ = median_iqr(r["speedup_theoretical"] for r in rs)
-        b1, b1_iqr = median_iqr(r.get("speedup_measured") for r in rs)
-        big, big_iqr = median_iqr(r.get(MEASURED) for r in rs)
-        gap1, _ = median_iqr(r.get("realisation_gap") for r in rs)
-        gap, _ = median_iqr(r.get("realisation_gap_batch") for r in rs)
+        b1, b1_iqr = median_iqr(stable(r, "speedup_measured") for r in rs)
+        big, big_iqr = median_iqr(stable(r, MEASURED) for r in rs)
+        gap1, _ = median_iqr(stable(r, "realisation_gap") for r in rs)
+        gap, _ = median_iqr(stable(r, "realisation_gap_batch") for r in rs)
         out.append(dict(zip(keys, key, strict=True)) | {
             "n": len(rs), "kind": _one(rs, "method_kind"),
             "speedup theor.": theory, "meas. b1": b1, "meas. b1 IQR": b1_iqr,
             "batch": _one(rs, "latency_batch_size"), "meas. batch": big, "meas. batch IQR": big_iqr,
-            "gap b1": gap1, "gap batch": gap, "backend": _one(rs, "latency_backend"),
+            "gap b1": gap1, "gap batch": gap,
+            "unstable b1": _unstable(rs, "speedup_measured"),
+            "unstable batch": _unstable(rs, MEASURED), "backend": _one(rs, "latency_backend"),
             "device": _one(rs, "device"), "threads": _one(rs, "latency_threads"),
             "dtype": _one(rs, "latency_dtype"),
             "under load": any(r.get("latency_parallel") for r in rs)}
             | (_retimed(rs, timed) if timed else {}))
     return out
+
+
+def _unstable(rows: list[dict], metric: str) -> int:
+    """How many of `rows` have a `metric` that their row flags unstable."""
+    return sum(r.get(metric) is not None and r.get(FLAGS[metric]) is False for r in rows)
 
 
 def _by_model(retimes: Iterable[dict]) -> dict[tuple, list[dict]]:
@@ -107,7 +118,7 @@ def _retimed(rows: list[dict], timed: dict[tuple, list[dict]]) -> dict:
 def _curve(rows: list[dict], axis: str) -> tuple[np.ndarray, np.ndarray]:
     points = []
     for _, rs in stats.group(rows, ["ratio"]).items():
-        xs = [r[axis] for r in rs if r.get(axis) and math.isfinite(r[axis])]
+        xs = [stable(r, axis) for r in rs if stable(r, axis) and math.isfinite(r[axis])]
         if xs:
             points.append((np.log2(np.mean(xs)), np.mean([r["top1"] for r in rs])))
     points.sort()

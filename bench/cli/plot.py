@@ -1,8 +1,9 @@
 """Plot accuracy against compression and theoretical speedup (PDF, SVG or PNG), as in the paper.
 
 One panel per (dataset, arch) and x axis, titled with it; one line per method with a band of one
-std over seeds (named in the legend), global and layer-wise variants told apart by line style and
-marker; a log2 x axis, a dashed line at the dense model's accuracy, the legend outside the panels.
+std over seeds (named in the legend), a colour per method, global and layer-wise variants told
+apart by line style and marker as well; a log x axis labelled 1x, 1.5x, 2x, a dashed line at the
+dense model's accuracy, the legend outside the panels.
 """
 
 from __future__ import annotations

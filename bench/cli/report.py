@@ -17,11 +17,14 @@ Views (--view):
               at-init methods against each other within each protocol (--compare A B for others).
   realisation measured beside theoretical speedup per method and ratio: median and IQR over
               seeds at batch 1 and the largest batch, the realisation gap (measured /
-              theoretical), backend, device, threads and dtype; beside them, the kept
+              theoretical), backend, device, threads and dtype; a timing that failed its
+              A/A or IQR check is left out, as in the summary, and counted (unstable b1,
+              unstable batch); beside them, the kept
               models' later timings (python -m bench retime --save): median and range of
               the stable ones at the largest batch, over seeds and passes.
   winners-measured  best method at a fixed measured speedup, beside the best at the same
-              theoretical speedup (structured and unstructured together); a row whose kept
+              theoretical speedup (structured and unstructured together; unstable timings
+              left out); a row whose kept
               model was retimed (retime --save) counts with the median of those timings.
   all         every view above.
 """

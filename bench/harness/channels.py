@@ -4,6 +4,7 @@ physically with torch-pruning to the case's target in parameters or MACs, the mo
 from __future__ import annotations
 
 import time
+import warnings
 
 from torch import nn
 
@@ -12,6 +13,10 @@ from bench.structured.search import prune_to_target
 from bench.structured.select import validate_scores
 
 DEFAULT_SCOPE = "global"
+
+
+class TiedScoresWarning(UserWarning):
+    """A channel method's scores tied where they decided which channels went."""
 
 
 def prune_channels(run, ratio: float, batch, check_untouched) -> nn.Module:
@@ -31,7 +36,13 @@ def prune_channels(run, ratio: float, batch, check_untouched) -> nn.Module:
     model.eval()
     result = prune_to_target(model, scores, ctx.target, dense, example, scope, case.round_to)
     run.row.update(channel_scope=scope, channel_fraction=result.fraction,
-                   target_achieved=result.achieved, target_tolerance=result.tolerance)
+                   target_achieved=result.achieved, target_tolerance=result.tolerance,
+                   channel_ties=result.ties)
+    if result.ties:
+        warnings.warn(f"channel method {case.method!r} ({case.id}): {result.ties:.0%} of the removed "
+                      f"channels tied a kept channel's score and were chosen by index, not by score; "
+                      f"the target {ratio:g}x was met at {result.achieved:.3g}x (row: channel_ties)",
+                      TiedScoresWarning, stacklevel=2)
     pruned = result.model.to(run.env.device)
     pruned.zero_grad(set_to_none=True)
     run.removed_channels = any(result.removed.values()) or run.removed_channels

@@ -26,7 +26,7 @@ def available(device: torch.device, dtype: torch.dtype = DTYPE) -> bool:
 
 
 def is_2_4(weight: torch.Tensor) -> bool:
-    """True when every group of 4 along the input dimension holds at most 2 nonzeros."""
+    """True when every group of 4 consecutive inputs holds at most 2 nonzeros."""
     return weight.dim() == 2 and weight.shape[1] % 4 == 0 and bool(
         ((groups(weight, 4) != 0).sum(-1) <= 2).all())
 

@@ -14,7 +14,8 @@ MIGRATIONS: dict[int, list[str]] = {
             # epoch phases (added as missing columns)
     4: [],  # v4 added results.model_path and model_sha256 (added as missing columns)
     5: [],  # v5 added the retimes table (created as a missing table)
-    6: [],  # v6 added the task and pattern coordinates and the language-model columns
+    6: [],  # v6 added results.channel_ties, the task and pattern coordinates and the
+            # language-model columns (added as missing columns)
 }
 
 RUN_COLUMNS = {
@@ -69,6 +70,8 @@ RESULT_COLUMNS = {
     "target": "VARCHAR", "round_to": "INTEGER", "method_kind": "VARCHAR",
     "target_achieved": "DOUBLE", "target_tolerance": "DOUBLE", "channel_scope": "VARCHAR",
     "channel_fraction": "DOUBLE", "nm_pattern": "VARCHAR",
+    # a channel method's removed channels chosen among tied scores, by index (issue 21)
+    "channel_ties": "DOUBLE",
     "latency_dtype": "VARCHAR", "latency_backend": "VARCHAR",
     "latency_sweep": "JSON", "realisation_gap": "DOUBLE", "realisation_gap_batch": "DOUBLE",
     "latency_semistructured_ms": "DOUBLE", "speedup_semistructured": "DOUBLE",

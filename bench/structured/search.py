@@ -19,7 +19,7 @@ from bench.context import Target, UnreachableCompressionError
 from bench.metrics.profile import profile
 from bench.metrics.size import count_params
 from bench.structured.graph import channel_groups, dependency_graph, remove
-from bench.structured.select import group_scores, plan
+from bench.structured.select import group_scores, plan, tied
 
 COMPRESSION_TOLERANCE = 0.02  # relative, as for unstructured cases
 BISECTION_STEPS = 20  # fraction resolution 1e-6: finer than one channel of any model here
@@ -36,6 +36,7 @@ class Pruned:
     tolerance: float  # relative tolerance the channel granularity allows here
     fraction: float  # the removal fraction chosen
     removed: dict[str, list[int]]  # root layer -> root channels removed
+    ties: float | None  # fraction of the removed channels chosen among equal scores (by index)
 
 
 def ratio(model: nn.Module, unit: str, dense: dict, example: Tensor) -> float:
@@ -97,7 +98,8 @@ def prune_to_target(model: nn.Module, scores: dict[str, Tensor], target: Target,
 
     def done(chosen: tuple, tolerance: float) -> Pruned:
         achieved = ratio(chosen[1], target.unit, dense, example)  # counted for real
-        return Pruned(chosen[1], achieved, tolerance, chosen[0], chosen[3])
+        return Pruned(chosen[1], achieved, tolerance, chosen[0], chosen[3],
+                      tied(groups, per_group, chosen[3], scope))
 
     low = (0.0, *trial(0.0))
     if low[2] >= target.value:

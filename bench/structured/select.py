@@ -4,7 +4,8 @@ A channel method's scores (weight name -> one score per output channel, higher =
 averaged over the out-pruned layers of each coupled group. `plan(fraction)` removes the lowest
 channels: with scope "global" the lowest `fraction` of all channels pooled over groups, with scope
 "layer" the same fraction of every group. Every group keeps at least `round_to` channels (at
-least one), and a kept count is rounded up to a multiple of `round_to`.
+least one), and a kept count is rounded up to a multiple of `round_to`. `tied` says how many
+of the removed channels were chosen among equal scores (by index).
 """
 
 from __future__ import annotations
@@ -83,6 +84,28 @@ def plan(groups: list[ChannelGroup], scores: list[Tensor | None], fraction: floa
         order = torch.sort(score, stable=True).indices  # lowest first; ties: lower index first
         out[group.root] = sorted(order[:group.channels - keep].tolist())
     return out
+
+
+def tied(groups: list[ChannelGroup], scores: list[Tensor | None], removal: dict[str, list[int]],
+         scope: str) -> float | None:
+    """The fraction of the removed channels whose score equals that of a kept channel in the
+    ranking that chose them (its group for scope "layer", every scored group for "global"): those
+    were chosen by index, not by score. None when nothing was removed."""
+    scored = [(g, s) for g, s in zip(groups, scores, strict=True) if s is not None]
+    ranked = [(s[removal.get(g.root, [])], _keep(s, removal.get(g.root, []))) for g, s in scored]
+    if scope == "global":
+        ranked = [(torch.cat([r for r, _ in ranked]), torch.cat([k for _, k in ranked]))]
+    removed = sum(len(r) for r, _ in ranked)
+    if not removed:
+        return None
+    return sum(int(torch.isin(r, k).sum()) for r, k in ranked) / removed
+
+
+def _keep(score: Tensor, removed: list[int]) -> Tensor:
+    """The scores of the channels not in `removed`."""
+    keep = torch.ones(len(score), dtype=torch.bool)
+    keep[removed] = False
+    return score[keep]
 
 
 def _kept(channels: int, keep: int, round_to: int) -> int:
