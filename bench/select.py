@@ -112,15 +112,56 @@ def tie_ranks(scores: Tensor, generator: torch.Generator | None) -> Tensor:
     return ranks.view(scores.shape)
 
 
+def top_per_row(scores: Tensor, k: int, generator: torch.Generator | None) -> Tensor:
+    """Mask of the `k` highest entries of each row of a 2-d `scores`: the k-th value found by
+    kthvalue, then among the entries equal to it as many as are missing, drawn by `generator`
+    (lower index first when it is None). No full sort: ties are drawn among the tied only."""
+    rows, n = scores.shape
+    if k >= n:
+        return torch.ones_like(scores, dtype=torch.bool)
+    if k <= 0:
+        return torch.zeros_like(scores, dtype=torch.bool)
+    s = scores.detach() if scores.is_floating_point() else scores.detach().double()
+    threshold = s.kthvalue(n - k + 1, dim=-1, keepdim=True).values
+    keep = s > threshold
+    tie = s == threshold
+    missing = k - keep.sum(-1, keepdim=True)
+    if generator is None:
+        return keep | (tie & (tie.cumsum(-1) <= missing))
+    key = torch.rand(s.shape, generator=generator, device=generator.device, dtype=torch.float64)
+    key = key.to(s.device).masked_fill(~tie, -1.0)
+    most = int(missing.max())
+    chosen = key.topk(most, dim=-1).indices
+    picked = torch.zeros_like(keep)
+    picked.scatter_(-1, chosen, torch.arange(most, device=s.device).expand(rows, most) < missing)
+    return keep | (picked & tie)
+
+
+def group_ranks(scores: Tensor, m: int, generator: torch.Generator | None) -> Tensor:
+    """Rank of each entry of a 2-d `scores` (out, in) within its group of `m` consecutive inputs
+    (ties drawn by `generator`), shaped like `scores`: unique within every group."""
+    out, width = scores.shape
+    return tie_ranks(scores.reshape(out * width // m, m), generator).view(out, width)
+
+
 def row_select(scores: dict[str, Tensor], ctx) -> dict[str, Tensor]:
     """Masks comparing weights within each output row (Wanda's rule): exactly
     round(ctx.keep_fraction * in) kept per row, or ctx.pattern's N of every M inputs; ties broken
     by ctx.generator."""
     _check(scores)
     out = {}
+    pattern = getattr(ctx, "pattern", None)
     for name, s in scores.items():
-        ranks = tie_ranks(s.reshape(s.shape[0], -1), ctx.generator)
-        out[name] = _keep_ranks(ranks, ctx).view(s.shape)
+        flat = s.reshape(s.shape[0], -1)
+        if pattern:
+            from bench.nm import topn_mask
+
+            ranks = (group_ranks(flat, pattern[1], ctx.generator) if s.dim() == 2
+                     else tie_ranks(flat, ctx.generator))
+            out[name] = topn_mask(ranks.view(s.shape), *pattern)
+        else:
+            out[name] = top_per_row(flat, keep_count(flat.shape[1], ctx.keep_fraction),
+                                    ctx.generator).view(s.shape)
     return out
 
 
@@ -130,19 +171,6 @@ def layer_select(scores: dict[str, Tensor], ctx) -> dict[str, Tensor]:
     _check(scores)
     if getattr(ctx, "pattern", None):
         return row_select(scores, ctx)
-    out = {}
-    for name, s in scores.items():
-        ranks = tie_ranks(s.reshape(1, -1), ctx.generator)
-        out[name] = (ranks >= ranks.numel() - keep_count(s.numel(), ctx.keep_fraction)).view(s.shape)
-    return out
-
-
-def _keep_ranks(ranks: Tensor, ctx) -> Tensor:
-    """Rows of ranks (out x in) to a mask: N:M along the input dimension, or the top per row."""
-    pattern = getattr(ctx, "pattern", None)
-    if pattern:
-        from bench.nm import topn_mask
-
-        return topn_mask(ranks, *pattern)
-    k = keep_count(ranks.shape[-1], ctx.keep_fraction)
-    return ranks >= ranks.shape[-1] - k
+    return {name: top_per_row(s.reshape(1, -1), keep_count(s.numel(), ctx.keep_fraction),
+                              ctx.generator).view(s.shape)
+            for name, s in scores.items()}

@@ -23,6 +23,11 @@ def expected(case: Case, methods: dict[str, Method], cache: WeightsCache,
     found = methods.get(case.method)
     if found is None or not found.ok:
         return None
+    if case.task == "lm":  # language models: no recipes; the model's sha256 as recorded
+        from bench.lm.models import recorded_sha256
+
+        sha = recorded_sha256(case.arch, cache.root)
+        return (case.key, found.source_hash, sha, None, None) if sha else None
     try:
         ds = data.get(case.dataset)
         pre = recipes.get(case.pretrain or ds.pretrain_recipe_for(case.arch))

@@ -73,6 +73,22 @@ def load(name: str, cache: str | os.PathLike | None = None) -> LanguageModel:
     return LanguageModel(name, model, tokenizer, context, meta["sha256"], meta["source"])
 
 
+def recorded_sha256(name: str, cache: str | os.PathLike | None = None) -> str | None:
+    """The sha256 a case of model `name` would record, known without loading it: an embedded
+    model's as its cache entry records it (None when it is not made yet), a folder's weights'."""
+    if name in EMBEDDED:
+        try:
+            meta = json.loads((default_cache_dir(cache) / f"lm-{name}-v{FORMAT}" / "bench-meta.json")
+                              .read_text())
+        except (OSError, ValueError):
+            return None
+        return meta.get("sha256")
+    try:
+        return _folder_sha256(Path(name).expanduser())
+    except LanguageModelError:
+        return None
+
+
 def _from_folder(folder: Path) -> nn.Module:
     """A causal LM read from a local folder, its Conv1D layers made Linear."""
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -85,6 +101,9 @@ def _from_folder(folder: Path) -> nn.Module:
                                  "name a folder written by save_pretrained, or an embedded model")
     try:
         config = AutoConfig.from_pretrained(folder, local_files_only=True)
+        names = getattr(config, "architectures", None) or []
+        if names and not any(n.endswith(("ForCausalLM", "LMHeadModel")) for n in names):
+            raise ValueError(f"its config names {', '.join(names)}, not a *ForCausalLM model")
         model = AutoModelForCausalLM.from_pretrained(folder, config=config, dtype=torch.float32,
                                                      local_files_only=True)
     except ValueError as exc:
@@ -112,9 +131,15 @@ def linear_conv1d(model: nn.Module) -> nn.Module:
 
 
 def _hf_tokenizer(folder: Path, name: str) -> Tokenizer:
+    """The folder's own tokenizer (a model is scored on the tokens it was trained on)."""
     from transformers import AutoTokenizer
 
-    return HFTokenizer(AutoTokenizer.from_pretrained(folder, local_files_only=True), name)
+    try:
+        return HFTokenizer(AutoTokenizer.from_pretrained(folder, local_files_only=True), name)
+    except (OSError, ValueError, TypeError) as exc:
+        raise LanguageModelError(
+            f"{folder} has no usable tokenizer ({str(exc).splitlines()[0]}); save the model's "
+            "tokenizer beside it (tokenizer.save_pretrained(folder))") from None
 
 
 def _cached(name: str, make, cache: str | os.PathLike | None) -> tuple[Path, dict]:

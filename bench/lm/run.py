@@ -124,6 +124,7 @@ class LMRun:
                                     f"is {m / n:g}, not {ratio:g}; ask for ratio {m / n:g}")
         self.row["keep_fraction"] = keep
         if keep >= 1:
+            self.row["keep_fraction_achieved"] = 1.0
             return self.masks
         started = time.perf_counter()
         prunable = prunable_linears(model)

@@ -1,0 +1,78 @@
+"""The language-model task end to end through the plugin: rows in DuckDB, checks, resume."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.test_plugin import rows, run_suite
+
+SUITE = '''
+import pytest
+
+from bench.harness import grid
+from bench.harness.checks import assert_sound
+
+FIXED = dict(datasets=["shakespeare"], archs=["tiny_gpt"], seeds=[0], calibration_size=8)
+CASES = grid.cases(methods=["magnitude_layer", "wanda", "sparsegpt", "random"], ratios=[1, 2], **FIXED)
+CASES += grid.cases(methods=["wanda", "sparsegpt"], ratios=[2], pattern="2:4", **FIXED)
+CASES += grid.cases(methods=["wanda"], ratios=[2.5], pattern="2:4", **FIXED)  # refused: 2:4 is 2x
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_prune(case, bench_case):
+    assert_sound(case, bench_case(case))
+'''
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory, shared_cache):
+    """The tiny LM suite run twice into one database (the second run resumes)."""
+    tmp = tmp_path_factory.mktemp("lm")
+    db = tmp / "lm.duckdb"
+    first = run_suite(SUITE, tmp / "suite", db, shared_cache)
+    second = run_suite(SUITE, tmp / "suite", db, shared_cache)
+    return db, first, second
+
+
+def test_lm_rows_are_written_with_their_identity(lm_run):
+    db, (code, out), _ = lm_run
+    assert code == 1 and "10 passed" in out and "1 failed" in out, out
+    got = rows(db, "SELECT * FROM results WHERE status = 'passed' ORDER BY case_id")
+    assert len(got) == 10
+    for row in got:
+        assert row["task"] == "lm" and row["arch"] == "tiny_gpt" and row["dataset"] == "shakespeare"
+        assert row["perplexity"] >= 1 and math.isfinite(row["perplexity"])
+        assert row["perplexity_dense"] == got[0]["perplexity_dense"]  # one dense model, one figure
+        assert row["pretrained_sha256"] and row["eval_windows"] == 16 and row["window_length"] == 128
+        assert row["pruned_weights_zero"] is True and row["top1"] is None
+    pruned = [r for r in got if r["ratio"] == 2]
+    for row in pruned:
+        assert row["keep_fraction"] == 0.5 and row["keep_fraction_achieved"] == pytest.approx(0.5)
+        assert row["calibration_windows"] == 8 and len(row["calibration_sha256"]) == 64
+        assert 1 < row["compression"] < 2 and 1 < row["speedup_theoretical"] < 2  # embeddings dense
+    assert {r["pattern"] for r in pruned} == {"unstructured", "2:4"}
+    assert {r["updates_weights"] for r in got if r["method"] == "sparsegpt"} == {True}
+    dense = [r for r in got if r["ratio"] == 1]
+    assert all(r["perplexity"] == r["perplexity_dense"] for r in dense)
+
+
+def test_a_pattern_at_another_ratio_fails_its_case_with_the_reason(lm_run):
+    db, *_ = lm_run
+    failed = rows(db, "SELECT error FROM results WHERE status = 'failed'")
+    assert len(failed) == 2 and all("ask for ratio 2" in f["error"] for f in failed)  # both runs
+
+
+def test_the_same_command_again_resumes(lm_run):
+    _, _, (code, out) = lm_run
+    assert "10 skipped" in out and "1 failed" in out, out
+
+
+def test_wanda_and_sparsegpt_beat_random_on_the_tiny_model(lm_run):
+    db, *_ = lm_run
+    ppl = {(r["method"], r["pattern"]): r["perplexity"] for r in rows(
+        db, "SELECT method, pattern, perplexity FROM results WHERE status = 'passed' AND ratio = 2")}
+    assert ppl[("wanda", "unstructured")] < ppl[("random", "unstructured")]
+    assert ppl[("sparsegpt", "unstructured")] < ppl[("random", "unstructured")]
+    assert ppl[("magnitude_layer", "unstructured")] < ppl[("random", "unstructured")]
