@@ -1,4 +1,4 @@
-"""SparseGPT: prune and reconstruct each layer with approximate second-order (OBS) updates of the kept weights.
+"""SparseGPT: prune each layer and reconstruct it with second-order (OBS) updates of the kept weights.
 
 Frantar and Alistarh, "SparseGPT: Massive Language Models Can Be Accurately Pruned in One-Shot",
 ICML 2023 (IST-DASLab/sparsegpt). For each layer, with H = 2/n X^T X of its calibration inputs

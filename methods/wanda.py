@@ -1,4 +1,4 @@
-"""Wanda: keep the weights with the largest |W| times the L2 norm of their input, compared within each output row.
+"""Wanda: keep the weights of largest |W| times input L2 norm, compared within each output row.
 
 Sun, Liu, Bair, Kolter, "A Simple and Effective Pruning Approach for Large Language Models",
 ICLR 2024 (locuslab/wanda). Calibrated block by block: each layer's input norms come from the

@@ -11,8 +11,14 @@ from bench.lm.calibrate import sequential
 
 def _tiny(kind: str):
     """A small random causal LM of the given family, as transformers builds it."""
-    from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, OPTConfig,
-                              OPTForCausalLM)
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+        OPTConfig,
+        OPTForCausalLM,
+    )
 
     torch.manual_seed(0)
     if kind == "gpt2":
@@ -73,7 +79,7 @@ def test_refusals_name_the_problem(tmp_path):
         models.load(str(tmp_path / "nowhere"))
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "model.safetensors").write_bytes(b"x")
-    with pytest.raises(models.LanguageModelError, match="no config.json"):
+    with pytest.raises(models.LanguageModelError, match=r"no config\.json"):
         models.load(str(tmp_path / "empty"))
     from transformers import BertConfig, BertModel
 

@@ -19,7 +19,7 @@ from bench.errors import InvalidValueError
 from bench.harness import timing
 from bench.harness.case import UNSTRUCTURED, Case, parse_pattern
 from bench.harness.env import BenchEnv
-from bench.harness.steps import (MethodChangedModelError, UnsupportedKindError, _check_not_revived)
+from bench.harness.steps import MethodChangedModelError, UnsupportedKindError, _check_not_revived
 from bench.lm import corpus as corpora
 from bench.lm import windows as lm_windows
 from bench.lm.calibrate import sequential
