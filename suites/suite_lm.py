@@ -1,6 +1,6 @@
 """Language models: SmolLM2-135M (embedded, dequantized from its 4-bit GGUF) pruned one-shot by
 magnitude, Wanda, SparseGPT and random at 50, 60 and 70% of the block linears, and at 2:4 and
-4:8, three calibration seeds each, scored by perplexity on 16 windows of 256 tokens of the
+4:8, three calibration seeds each, scored by perplexity on 8 windows of 256 tokens of the
 embedded Shakespeare's test text (16 calibration windows of 256 tokens from its other 90%).
 
     pytest suites/ --bench-suite lm --bench-ratios 2 --bench-seeds 0

