@@ -12,10 +12,15 @@ from bench.results.schema import FAILED, passed
 # Figures aggregated over seeds; delta_top1 = top1 - top1_dense (fractions, like top1).
 METRICS = ("top1", "delta_top1", "top1_dense", "compression", "speedup_theoretical",
            "speedup_measured")
+# ... of language-model cases: perplexity (lower is better) and tokens per second
+LM_METRICS = ("perplexity", "perplexity_dense", "keep_fraction", "compression",
+              "speedup_theoretical", "speedup_measured_prefill", "speedup_measured_decode")
 # Measured figures and the flag of their stability: left out of every view and plot when it is
 # false (the realisation gaps are measured figures too).
 MEASURED = {"speedup_measured": "latency_stable", "speedup_measured_batch": "latency_batch_stable",
-            "realisation_gap": "latency_stable", "realisation_gap_batch": "latency_batch_stable"}
+            "realisation_gap": "latency_stable", "realisation_gap_batch": "latency_batch_stable",
+            "speedup_measured_prefill": "latency_stable",
+            "speedup_measured_decode": "latency_batch_stable"}
 # Where the values of a metric can lie: its confidence interval is clipped to them.
 BOUNDS = {"top1": (0.0, 1.0), "top1_dense": (0.0, 1.0), "top5": (0.0, 1.0),
           "delta_top1": (-1.0, 1.0)}
@@ -56,8 +61,17 @@ def varying(rows: Iterable[dict], keys: Sequence[str] = CONDITION_KEYS) -> list[
 
 
 def report_keys(rows: Sequence[dict]) -> tuple[str, ...]:
-    """Grouping of the report: dataset, arch, any varying condition, method, ratio."""
-    return (*GROUP_KEYS[:2], *varying(rows), *GROUP_KEYS[2:])
+    """Grouping of the report: dataset, arch, any varying condition, method, ratio, and the
+    pattern where the rows have more than one."""
+    keys = (*GROUP_KEYS[:2], *varying(rows), *GROUP_KEYS[2:])
+    if len({r.get("pattern") or "unstructured" for r in passed(rows)}) <= 1:
+        keys = tuple(k for k in keys if k != "pattern")
+    return keys
+
+
+def task_of(row: dict) -> str:
+    """The task of a row ('classification' for rows written before tasks were recorded)."""
+    return row.get("task") or "classification"
 
 
 def _sort_key(key: tuple) -> tuple:

@@ -98,6 +98,27 @@ def display(lines: list[dict], keys: tuple[str, ...]) -> list[dict]:
     return out
 
 
+def display_lm(lines: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """Aggregated language-model lines as strings: perplexity mean ± std with its interval."""
+    out = []
+    for line in lines:
+        shown = {k: (f"{line[k]:g}" if isinstance(line[k], float) else line[k]) for k in keys}
+        shown |= {"n": line["n"], "failed": _failed(line),
+                  "perplexity": _pm(line["perplexity_mean"], line["perplexity_std"]),
+                  "perplexity 95% CI": _interval(line.get("perplexity_ci95_low"),
+                                                 line.get("perplexity_ci95_high"), None),
+                  "dense": _pm(line["perplexity_dense_mean"], None),
+                  "kept of prunable": _pm(line["keep_fraction_mean"], None, digits=3),
+                  "compression": _pm(line["compression_mean"], line["compression_std"]),
+                  "speedup theor.": _pm(line["speedup_theoretical_mean"], None),
+                  "prefill meas.": _pm(line["speedup_measured_prefill_mean"],
+                                       line["speedup_measured_prefill_std"]),
+                  "decode meas.": _pm(line["speedup_measured_decode_mean"],
+                                      line["speedup_measured_decode_std"])}
+        out.append(shown)
+    return out
+
+
 def _pairs(args: argparse.Namespace, rows: list[dict]) -> list[tuple[str, str]]:
     if args.compare:
         return [tuple(pair) for pair in args.compare]
@@ -185,9 +206,11 @@ def run(args: argparse.Namespace) -> int:
 
 def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
     """The summary view."""
-    keys = aggregate.report_keys(rows)
-    if args.versions == "all":
-        keys = (*keys[:-1], versions.VERSION, keys[-1])
+    def keys_of(part: list[dict]) -> tuple[str, ...]:
+        keys = aggregate.report_keys(part)
+        return (*keys[:-1], versions.VERSION, keys[-1]) if args.versions == "all" else keys
+
+    keys = keys_of(rows)
     lines = aggregate.aggregate(rows, keys, stats=aggregate.STATS | {"ci95": aggregate.ci95})
     if args.format == "json":
         print_json({"summary": aggregate.summary(rows) | {"runs_in_file": args.runs_in_file,
@@ -217,9 +240,24 @@ def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
     if not lines:
         print("(no rows match)")
         return 0
-    shown = display(lines, keys)
-    print(tabulate([list(r.values()) for r in shown], headers=list(shown[0]),
-                   tablefmt=FORMATS[args.format], disable_numparse=True))
+    vision = [r for r in rows if aggregate.task_of(r) == "classification"]
+    lm = [r for r in rows if aggregate.task_of(r) == "lm"]
+    if vision:
+        vision_keys = keys_of(vision)
+        shown = display(aggregate.aggregate(vision, vision_keys,
+                                            stats=aggregate.STATS | {"ci95": aggregate.ci95}),
+                        vision_keys)
+        print(tabulate([list(r.values()) for r in shown], headers=list(shown[0]),
+                       tablefmt=FORMATS[args.format], disable_numparse=True))
+    if lm:
+        lm_keys = keys_of(lm)
+        lm_lines = aggregate.aggregate(lm, lm_keys, aggregate.LM_METRICS,
+                                       stats=aggregate.STATS | {"ci95": aggregate.ci95})
+        shown = display_lm(lm_lines, lm_keys)
+        print(("\n" if vision else "") + "language models: perplexity (lower is better) over the "
+              "test windows; ratio and kept fraction over the prunable weights (block linears)\n")
+        print(tabulate([list(r.values()) for r in shown], headers=list(shown[0]),
+                       tablefmt=FORMATS[args.format], disable_numparse=True))
     if any(line.get("top1_ci95_clipped") for line in lines):
         print("\n* t-interval clipped to [0, 100]%: with so few seeds it runs past what an "
               "accuracy can be")
