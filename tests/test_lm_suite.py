@@ -76,3 +76,26 @@ def test_wanda_and_sparsegpt_beat_random_on_the_tiny_model(lm_run):
     assert ppl[("wanda", "unstructured")] < ppl[("random", "unstructured")]
     assert ppl[("sparsegpt", "unstructured")] < ppl[("random", "unstructured")]
     assert ppl[("magnitude_layer", "unstructured")] < ppl[("random", "unstructured")]
+
+
+def test_report_and_plot_read_perplexity(lm_run, tmp_path):
+    import subprocess
+    import sys
+
+    db, *_ = lm_run
+    out = subprocess.run([sys.executable, "-m", "bench", "report", "--db", str(db), "--view", "all"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "language models: perplexity (lower is better)" in out
+    assert "lowest perplexity at each ratio and pattern" in out
+    assert "paired: wanda - random (perplexity, lower is better)" in out
+    from bench.analysis import plot
+    from bench.results.read import load_rows, open_db
+
+    con = open_db(db)
+    try:
+        rows = load_rows(con)
+    finally:
+        con.close()
+    fig = plot.figure(rows, x="lm", y="perplexity")
+    assert [ax.get_yscale() for ax in fig.axes] == ["log", "log"]
+    assert {t.get_text() for t in fig.legends[0].get_texts()} >= {"wanda", "wanda 2:4", "sparsegpt 2:4"}

@@ -13,6 +13,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure  # a bare Figure draws with Agg: no pyplot, no window
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from bench.analysis.aggregate import aggregate, stable, varying
 from bench.analysis.ticks import ratio_axis
@@ -24,16 +25,20 @@ X_AXES = {"compression": ("compression", "compression ratio (all params / nonzer
           # protocols (issue 13): what the model cost to train, pretraining included
           "cost": ("total_steps", "training steps (pretraining + after it)"),
           "measured": ("speedup_measured_batch",
-                       "measured speedup (dense / pruned latency, largest batch)")}
+                       "measured speedup (dense / pruned latency, largest batch)"),
+          # language models: the ratio over the prunable weights (block linears), as papers give it
+          "prunable": ("ratio", "ratio over the prunable weights (1 / kept fraction)")}
 # named sets of x axes: both (the paper's two), speed (theoretical beside measured), all three
 X_SETS = {"both": ["compression", "speedup"], "speed": ["speedup", "measured"],
-          "all": ["compression", "speedup", "measured"]}
+          "all": ["compression", "speedup", "measured"], "lm": ["prunable", "speedup"]}
 Y_AXES = {"top1": ("top1", "top-1 accuracy (%)"),
-          "delta": ("delta_top1", "top-1 change from dense (points)")}
+          "delta": ("delta_top1", "top-1 change from dense (points)"),
+          "perplexity": ("perplexity", "perplexity (log scale; lower is better)")}
 FORMATS = (".pdf", ".png", ".svg")
 X_TITLES = {"compression": "compression", "speedup": "theoretical speedup", "cost": "training cost",
-            "measured": "measured speedup"}
-Y_TITLES = {"top1": "top-1", "delta": "top-1 change"}
+            "measured": "measured speedup", "prunable": "ratio of the prunable weights"}
+Y_TITLES = {"top1": "top-1", "delta": "top-1 change", "perplexity": "perplexity"}
+DENSE = {"perplexity": "perplexity_dense"}  # the dense figure of a y axis (default top1_dense)
 # Scope of a method, read from its name's suffix: (line style, marker). Each method has its colour.
 SCOPES = {"global": ("-", "o"), "layer": ("--", "s")}
 OTHER_SCOPE = (":", "^")
@@ -57,7 +62,9 @@ def colours(methods: Sequence[str]) -> dict[str, tuple]:
 
 def _label(line: dict, conditions: Sequence[str]) -> str:
     extra = ", ".join(f"{k}={line[k]}" for k in conditions)
-    return f"{line['method']} ({extra})" if extra else line["method"]
+    pattern = line.get("pattern")
+    method = f"{line['method']} {pattern}" if pattern and pattern != "unstructured" else line["method"]
+    return f"{method} ({extra})" if extra else method
 
 
 def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
@@ -77,9 +84,10 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
     if x in ("all", "speed") and not any(r.get(X_AXES["measured"][0]) for r in passed):
         xs = [n for n in xs if n != "measured"]  # no latency measured (--bench-no-latency)
     conditions = varying(passed)
-    keys = ("dataset", "arch", *conditions, "method", "ratio")
+    keys = ("dataset", "arch", *conditions, "method", "pattern", "ratio")
     ycol, ylabel = Y_AXES[y]
-    metrics = [ycol, "top1_dense", *(X_AXES[n][0] for n in xs)]
+    dense_col = DENSE.get(y, "top1_dense")
+    metrics = [ycol, dense_col, *(X_AXES[n][0] for n in xs)]
     lines = aggregate(passed, keys, metrics)
     panels = sorted({(line["dataset"], line["arch"]) for line in lines})
     methods = sorted({_label(line, conditions) for line in lines})
@@ -91,7 +99,7 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
               if settings.index(tuple(line[k] for k in conditions)) > 0}
     fig = Figure(figsize=(5.5 * len(xs) + 2.5, 4 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), len(xs), squeeze=False)
-    scale = 100.0  # fractions in the database, percent on the figure
+    scale = 1.0 if y == "perplexity" else 100.0  # accuracies: fractions stored, percent drawn
     for row_axes, (dataset, arch) in zip(axes, panels, strict=True):
         here = [line for line in lines if (line["dataset"], line["arch"]) == (dataset, arch)]
         for ax, xname in zip(row_axes, xs, strict=True):
@@ -112,7 +120,13 @@ def figure(rows: Sequence[dict], x: str = "both", y: str = "top1") -> Figure:
                 ax.fill_between(px, [a - b for a, b in zip(py, sd, strict=True)],
                                 [a + b for a, b in zip(py, sd, strict=True)],
                                 color=colour[method], alpha=0.2, linewidth=0)
-            dense = [line["top1_dense_mean"] for line in here if line["top1_dense_mean"] is not None]
+            dense = [line[f"{dense_col}_mean"] for line in here
+                     if line[f"{dense_col}_mean"] is not None]
+            if y == "perplexity":
+                ax.set_yscale("log")
+                plain = FuncFormatter(lambda v, _: f"{v:.3g}")
+                ax.yaxis.set_major_formatter(plain)
+                ax.yaxis.set_minor_formatter(plain)
             if dense:
                 level = 0.0 if y == "delta" else sum(dense) / len(dense) * scale
                 ax.axhline(level, color="grey", linestyle="--", linewidth=1, label="dense")

@@ -20,8 +20,8 @@ CONDITIONS = (*CONDITION_KEYS, "pretrained_key", "pretrained_sha256", "recipe_ke
               "pretrain_recipe_key")
 
 
-def _passed(rows: Iterable[dict]) -> list[dict]:
-    return [r for r in passed(rows) if r.get("top1") is not None]
+def _passed(rows: Iterable[dict], metric: str = "top1") -> list[dict]:
+    return [r for r in passed(rows) if r.get(metric) is not None]
 
 
 def _settings(rows: list[dict]) -> list[str]:
@@ -43,11 +43,40 @@ def _determined_by(rows: list[dict], by: str, other: str) -> bool:
 
 
 def paired_table(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> list[dict]:
-    """Method `a` minus method `b` per (dataset, arch, ratio), paired on seed and weights."""
-    return [{"dataset": p.dataset, "arch": p.arch, "ratio": p.ratio, "pairs": p.pairs,
-             f"{metric} {a} - {b}": p.mean_diff, "ci95_low": p.ci_low, "ci95_high": p.ci_high,
-             f"{a} wins": f"{p.a_wins}/{p.pairs}", "p_value": p.p_value}
-            for p in stats.paired(_passed(rows), a, b, metric)]
+    """Method `a` minus method `b` per (dataset, arch, ratio, pattern), paired on seed and weights;
+    for perplexity (lower is better) `a` wins a pair when its difference is negative."""
+    lower = metric in LOWER_IS_BETTER
+    out = []
+    for cell, p in stats.paired_on(_passed(rows, metric), "method", a, b, metric,
+                                   within=("dataset", "arch", "ratio", "pattern")):
+        wins = p.pairs - p.a_wins if lower else p.a_wins  # lower: a tie (diff 0) counts for a
+        line = {"dataset": p.dataset, "arch": p.arch, "ratio": p.ratio}
+        if cell[3] not in (None, "unstructured"):
+            line["pattern"] = cell[3]
+        out.append(line | {"pairs": p.pairs, f"{metric} {a} - {b}": p.mean_diff,
+                           "ci95_low": p.ci_low, "ci95_high": p.ci_high,
+                           f"{a} wins": f"{wins}/{p.pairs}", "p_value": p.p_value})
+    return out
+
+
+LOWER_IS_BETTER = {"perplexity"}
+
+
+def lm_winners_table(rows: Iterable[dict]) -> list[dict]:
+    """Best method (lowest mean perplexity over seeds) per (dataset, arch, ratio, pattern), with
+    the runner-up and the dense perplexity."""
+    out = []
+    rows = _passed(rows, "perplexity")
+    for (dataset, arch, ratio, pattern), rs in stats.group(rows, ["dataset", "arch", "ratio",
+                                                                  "pattern"]).items():
+        means = sorted((stats.summarize(r["perplexity"] for r in m_rows).mean, method)
+                       for (method,), m_rows in stats.group(rs, ["method"]).items())
+        out.append({"dataset": dataset, "arch": arch, "ratio": ratio, "pattern": pattern,
+                    "best": means[0][1], "perplexity": means[0][0],
+                    "runner-up": means[1][1] if len(means) > 1 else None,
+                    "its perplexity": means[1][0] if len(means) > 1 else None,
+                    "dense": stats.summarize(r["perplexity_dense"] for r in rs).mean})
+    return out
 
 
 def rank_table(rows: Iterable[dict], by: str, min_ratio: float = 2) -> tuple[list[dict], list[dict]]:

@@ -18,17 +18,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filters(parser)
     parser.add_argument("-o", "--output", default="results.png", metavar="FILE",
                         help="output file, .pdf, .svg or .png (default: results.png)")
-    parser.add_argument("--x", choices=["compression", "speedup", "measured", "cost", "both", "speed",
-                                        "all"],
-                        default="all",
+    parser.add_argument("--x", choices=["compression", "speedup", "measured", "cost", "prunable",
+                                        "both", "speed", "all", "lm"],
+                        default=None,
                         help="x axis: compression ratio, theoretical speedup, measured speedup "
                              "(largest batch, stable rows only; the median of a kept model's "
                              "later timings where retime --save stored some), training cost in steps "
                              "(pretraining included, to compare protocols at equal cost); both "
                              "(compression and theoretical), speed (theoretical beside measured), "
-                             "all (default; measured only where latency was taken)")
-    parser.add_argument("--y", choices=["top1", "delta"], default="top1",
-                        help="y axis: top-1 accuracy, or its change from the dense model")
+                             "all (default; measured only where latency was taken); for "
+                             "language models, prunable (ratio over the block linears) and lm "
+                             "(prunable beside speedup; their default)")
+    parser.add_argument("--y", choices=["top1", "delta", "perplexity"], default=None,
+                        help="y axis: top-1 accuracy, or its change from the dense model; "
+                             "perplexity for language models (their default, log scale)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +40,15 @@ def run(args: argparse.Namespace) -> int:
     from bench.results.read import load_retimes
 
     rows = with_retimed(selected_rows(args), load_retimes(args.db))  # kept models timed again
-    fig = plot.figure(rows, x=args.x, y=args.y)
+    lm = bool(rows) and all(r.get("task") == "lm" for r in rows)
+    y = args.y or ("perplexity" if lm else "top1")
+    x = args.x or ("lm" if y == "perplexity" else "all")
+    if y == "perplexity":  # one task per figure: its own metric
+        rows = [r for r in rows if r.get("task") == "lm"]
+    elif any(r.get("task") == "lm" for r in rows):
+        rows = [r for r in rows if r.get("task") != "lm"]
+        print("language-model rows left out of this figure; plot them with --y perplexity")
+    fig = plot.figure(rows, x=x, y=y)
     panels = len(fig.axes)
     path = plot.save(fig, args.output)
     left = f"; {args.left_out} cases of other versions left out" if args.left_out else ""

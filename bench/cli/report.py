@@ -140,8 +140,13 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
         retimes = load_retimes(args.db)
     for view in chosen:
         if view == "paired":
-            for a, b in _pairs(args, rows):
-                out[f"paired: {a} - {b} (top-1, fractions)"] = analysis.paired_table(rows, a, b)
+            vision = [r for r in rows if aggregate.task_of(r) == "classification"]
+            lm = [r for r in rows if aggregate.task_of(r) == "lm"]
+            for a, b in _pairs(args, vision) if vision else []:
+                out[f"paired: {a} - {b} (top-1, fractions)"] = analysis.paired_table(vision, a, b)
+            for a, b in _pairs(args, lm) if lm else []:
+                out[f"paired: {a} - {b} (perplexity, lower is better)"] = analysis.paired_table(
+                    lm, a, b, "perplexity")
         elif view == "ranks":
             present = [c for c in ("pretrain_seed", "finetune_recipe")
                        if len({r.get(c) for r in rows}) > 1]
@@ -152,8 +157,13 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
         elif view == "first-drop":
             out["first ratio more than 1 point below dense"] = analysis.first_drop_table(rows)
         elif view == "winners":
-            out["best method at a fixed compression / theoretical speedup"] = (
-                analysis.winners_table(rows))
+            vision = [r for r in rows if aggregate.task_of(r) == "classification"]
+            if vision:
+                out["best method at a fixed compression / theoretical speedup"] = (
+                    analysis.winners_table(vision))
+            if len(vision) < len(rows):
+                out["language models: lowest perplexity at each ratio and pattern"] = (
+                    analysis.lm_winners_table([r for r in rows if aggregate.task_of(r) == "lm"]))
         elif view == "checklist":
             out["reporting checklist"] = analysis.checklist_table(rows)
         elif view == "protocols":
