@@ -130,6 +130,9 @@ def top_per_row(scores: Tensor, k: int, generator: torch.Generator | None) -> Te
         return keep | (tie & (tie.cumsum(-1) <= missing))
     key = torch.rand(s.shape, generator=generator, device=generator.device, dtype=torch.float64)
     key = key.to(s.device).masked_fill(~tie, -1.0)
+    if rows == 1:  # one row (a whole layer): a second kthvalue, however many ties
+        m = int(missing)
+        return keep | (key >= key.kthvalue(n - m + 1, dim=-1, keepdim=True).values)
     most = int(missing.max())
     chosen = key.topk(most, dim=-1).indices
     picked = torch.zeros_like(keep)

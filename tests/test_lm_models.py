@@ -90,3 +90,19 @@ def test_refusals_name_the_problem(tmp_path):
     _tiny("llama").save_pretrained(tmp_path / "untokenized")
     with pytest.raises(models.LanguageModelError, match="no usable tokenizer"):
         models.load(str(tmp_path / "untokenized"))
+
+
+def test_counts_of_a_pruned_model_from_the_dense_profile_equal_a_fresh_count():
+    from bench.lm.measure import recount
+    from bench.metrics.profile import profile
+
+    model = models.linear_conv1d(_tiny("llama")).eval()
+    ids = torch.randint(0, 256, (1, 16))
+    dense = profile(model, ids)
+    with torch.no_grad():
+        for w in models.prunable_linears(model).values():
+            w.mul_(torch.rand(w.shape) > 0.6)
+    fresh, fast = profile(model, ids), recount(model, dense)
+    assert fast.macs_nonzero == pytest.approx(fresh.macs_nonzero, rel=1e-6)
+    assert [c.weight_nonzero for c in fast.layers] == [c.weight_nonzero for c in fresh.layers]
+    assert fast.macs_total == fresh.macs_total

@@ -14,11 +14,17 @@ from torch import Tensor, nn
 
 from bench.harness import row as rows
 from bench.lm.perplexity import perplexity
-from bench.metrics.profile import profile
+from bench.metrics.macs import LayerCount
+from bench.metrics.profile import Profile, profile
 from bench.metrics.size import count_params
 from bench.training.cache import atomic_write
 
 DENSE_FOLDER = "lm-dense"  # under the cache root: dense figures, one JSON file per key
+
+
+def dense_profile(model: nn.Module, windows: Tensor) -> Profile:
+    """Per-layer counts of the dense model on one test window (its MACs per window)."""
+    return profile(model, windows[:1])
 
 
 def dense_figures(model: nn.Module, windows: Tensor, cache_root: Path, key: str) -> dict:
@@ -47,14 +53,17 @@ def dense_figures(model: nn.Module, windows: Tensor, cache_root: Path, key: str)
     return out
 
 
-def model_figures(model: nn.Module, windows: Tensor, masks: dict, dense: dict) -> dict:
+def model_figures(model: nn.Module, windows: Tensor, masks: dict, dense: dict,
+                  dense_prof: Profile) -> dict:
     """Every metric of the model as evaluated; MACs are per token (of a window of the test
-    length), compression and theoretical speedup against the dense model's counts."""
+    length), compression and theoretical speedup against the dense model's counts. The pruned
+    model keeps the dense model's shapes, so its MACs are the dense profile's, each layer's
+    scaled by the nonzeros counted on its weight now (no second counting pass)."""
     start = time.perf_counter()
     ppl = perplexity(model, windows)
     evaluated = time.perf_counter()
     total, nonzero = count_params(model)
-    prof = profile(model, windows[:1])
+    prof = recount(model, dense_prof)
     length = windows.shape[1]
     return {
         "seconds_eval": evaluated - start, "seconds_count": time.perf_counter() - evaluated,
@@ -70,3 +79,17 @@ def model_figures(model: nn.Module, windows: Tensor, masks: dict, dense: dict) -
         "layers": rows.layer_entries(prof.layers, masks),
         "device": str(next(model.parameters()).device), "threads": torch.get_num_threads(),
     }
+
+
+def recount(model: nn.Module, dense: Profile) -> Profile:
+    """The dense profile with each layer's weight nonzeros counted on `model` now, and its
+    nonzero MACs scaled by them (activations are not counted again: None)."""
+    modules = dict(model.named_modules())
+    layers = []
+    for c in dense.layers:
+        weight = modules[c.name].weight
+        nonzero = int(torch.count_nonzero(weight))
+        layers.append(LayerCount(c.name, c.kind, c.weight_numel, nonzero, c.macs,
+                                 round(c.macs * nonzero / max(c.weight_numel, 1)), c.params,
+                                 c.calls, c.output_shape, c.activations, None))
+    return Profile(layers, dense.macs_other, dense.examples)

@@ -23,7 +23,7 @@ from bench.harness.steps import MethodChangedModelError, UnsupportedKindError, _
 from bench.lm import corpus as corpora
 from bench.lm import windows as lm_windows
 from bench.lm.calibrate import sequential
-from bench.lm.measure import dense_figures, model_figures
+from bench.lm.measure import dense_figures, dense_profile, model_figures
 from bench.lm.models import LanguageModel, load, prunable_linears
 from bench.lm.speed import copy_model, tokens_per_second
 from bench.masks import masks_hold, validate
@@ -203,8 +203,14 @@ class LMRun:
         """Perplexity, counts, MACs per token and measured tokens per second, into the row."""
         env, row = self.env, self.row
         row["pruned_weights_zero"] = masks_hold(self.model, self.masks)
+        profiles = env.__dict__.setdefault("_lm_profiles", {})
+        if self.dense_key not in profiles:
+            start = time.perf_counter()
+            profiles[self.dense_key] = dense_profile(self.lm.model, self.test)
+            row["seconds_count"] += time.perf_counter() - start
         row.update(timing.add_seconds(row, model_figures(self.model, self.test, self.masks,
-                                                         env.dense[self.dense_key])))
+                                                         env.dense[self.dense_key],
+                                                         profiles[self.dense_key])))
         row["latency_parallel"] = env.parallel
         if env.measure_latency:
             with timing.phase(row, "latency"):
