@@ -99,3 +99,24 @@ def test_report_and_plot_read_perplexity(lm_run, tmp_path):
     fig = plot.figure(rows, x="lm", y="perplexity")
     assert [ax.get_yscale() for ax in fig.axes] == ["log", "log"]
     assert {t.get_text() for t in fig.legends[0].get_texts()} >= {"wanda", "wanda 2:4", "sparsegpt 2:4"}
+
+
+MISSING = '''
+import pytest
+
+from bench.harness import grid
+
+
+@pytest.mark.parametrize("case", grid.cases(methods=["wanda"], datasets=["wikitext2", "shakespeare"],
+                                            archs=["tiny_gpt", "/nowhere/llama"], ratios=[2], seeds=[0]))
+def test_prune(case, bench_case):
+    bench_case(case)
+'''
+
+
+def test_missing_models_and_files_are_refused_at_the_door(tmp_path, shared_cache):
+    code, out = run_suite(MISSING, tmp_path / "suite", tmp_path / "x.duckdb", shared_cache,
+                          "--bench-data", str(tmp_path / "data"))
+    assert code == 4, out
+    assert "/nowhere/llama does not exist" in out and "wiki.test.raw" in out, out
+    assert not (tmp_path / "x.duckdb").exists() or "rows written" not in out

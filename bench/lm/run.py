@@ -128,6 +128,10 @@ class LMRun:
             return self.masks
         started = time.perf_counter()
         prunable = prunable_linears(model)
+        if self.pattern:  # a layer whose input dimension is not a multiple of M stays dense
+            dense = sorted(n for n, p in prunable.items() if p.shape[1] % self.pattern[1])
+            self.row["dense_layers"] = json.dumps(dense)
+            prunable = {n: p for n, p in prunable.items() if n not in dense}
         calib = lm_windows.calibration(case.dataset, case.calibration_size, self.length, case.seed,
                                        self.lm.tokenizer, self.env.zoo.data_root)
         self.row.update(calibration_windows=calib.shape[0], calibration_length=calib.shape[1],

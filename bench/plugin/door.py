@@ -45,8 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "pytest-timeout plugin (pip install pytest-timeout)")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
+def select_exact_grid(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Count the cases before -k, -m or a suite deselects any; keep only the exact ratios/seeds."""
     config.stash[_COLLECTED] = [c for c in map(case_of, items) if c is not None]
     ratios, seeds = _numbers(config, "bench_ratios", float), _numbers(config, "bench_seeds", int)
@@ -64,6 +64,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.hookimpl(trylast=True)  # on the selected cases only (after -k, suites and shards)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Language-model cases whose model or data cannot be found: refused before any case runs."""
+    pairs = {(c.dataset, c.arch) for c in map(case_of, items) if c is not None and c.task == "lm"}
+    if not pairs:
+        return
+    from bench.lm import door_problem
+
+    problems = sorted({p for d, a in pairs if (p := door_problem(d, a, config.getoption("bench_data")))})
+    if problems:
+        raise pytest.UsageError("language-model cases cannot run:\n  " + "\n  ".join(problems))
 
 
 def _what_selected(config: pytest.Config) -> str:
