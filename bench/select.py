@@ -142,9 +142,31 @@ def top_per_row(scores: Tensor, k: int, generator: torch.Generator | None) -> Te
 
 def group_ranks(scores: Tensor, m: int, generator: torch.Generator | None) -> Tensor:
     """Rank of each entry of a 2-d `scores` (out, in) within its group of `m` consecutive inputs
-    (ties drawn by `generator`), shaped like `scores`: unique within every group."""
+    (0 = lowest; ties drawn by `generator`, or the lower index first), shaped like `scores`:
+    unique within every group. Counted by comparing each entry with the m - 1 others of its
+    group, which for small m beats sorting every group."""
     out, width = scores.shape
-    return tie_ranks(scores.reshape(out * width // m, m), generator).view(out, width)
+    g = scores.detach().reshape(-1, m)
+    if generator is None:
+        tiebreak = -torch.arange(m, device=g.device, dtype=torch.float64).expand_as(g)
+    else:
+        tiebreak = torch.rand(g.shape, generator=generator, device=generator.device,
+                              dtype=torch.float64).to(g.device)
+    a, b = g.unsqueeze(-1), g.unsqueeze(-2)  # a: the entry ranked, b: the others of its group
+    below = (b < a) | ((b == a) & (tiebreak.unsqueeze(-2) < tiebreak.unsqueeze(-1)))
+    return below.sum(-1).to(torch.float64).view(out, width)
+
+
+def _top_per_group(scores: Tensor, n: int, m: int, generator: torch.Generator | None) -> Tensor:
+    """Mask of the `n` highest of every `m` consecutive entries of each row: by topk when no
+    group holds a tie (the common case for activation-weighted scores), else by group_ranks."""
+    g = scores.detach().reshape(-1, m)
+    ordered = g.sort(dim=-1).values
+    if bool((ordered[:, 1:] == ordered[:, :-1]).any()):
+        return group_ranks(scores, m, generator) >= m - n
+    keep = torch.zeros_like(g, dtype=torch.bool)
+    keep.scatter_(-1, g.topk(n, dim=-1).indices, True)
+    return keep.view(scores.shape)
 
 
 def row_select(scores: dict[str, Tensor], ctx) -> dict[str, Tensor]:
@@ -156,12 +178,12 @@ def row_select(scores: dict[str, Tensor], ctx) -> dict[str, Tensor]:
     pattern = getattr(ctx, "pattern", None)
     for name, s in scores.items():
         flat = s.reshape(s.shape[0], -1)
-        if pattern:
+        if pattern and s.dim() == 2:  # a linear weight: groups of M consecutive inputs
+            out[name] = _top_per_group(flat, *pattern, ctx.generator)
+        elif pattern:  # a convolution: bench.nm groups its input channels at each kernel position
             from bench.nm import topn_mask
 
-            ranks = (group_ranks(flat, pattern[1], ctx.generator) if s.dim() == 2
-                     else tie_ranks(flat, ctx.generator))
-            out[name] = topn_mask(ranks.view(s.shape), *pattern)
+            out[name] = topn_mask(tie_ranks(flat, ctx.generator).view(s.shape), *pattern)
         else:
             out[name] = top_per_row(flat, keep_count(flat.shape[1], ctx.keep_fraction),
                                     ctx.generator).view(s.shape)

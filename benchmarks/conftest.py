@@ -26,6 +26,10 @@ RATIOS = (
     ("harness / bare loop", "case-harness", "case-bare-loop"),
     ("masked step / dense step", "step-masked", "step-dense"),
     ("torch.nn.utils.prune step / dense step", "step-torch-prune", "step-dense"),
+    ("wanda bench / reference (unstructured)", "wanda-bench-u", "wanda-reference-u"),
+    ("wanda bench / reference (2:4)", "wanda-bench-nm", "wanda-reference-nm"),
+    ("sparsegpt bench / reference (unstructured)", "sparsegpt-bench-u", "sparsegpt-reference-u"),
+    ("sparsegpt bench / reference (2:4)", "sparsegpt-bench-nm", "sparsegpt-reference-nm"),
 )
 
 

@@ -56,3 +56,13 @@ def test_all_equal_scores_depend_on_the_seed_only():
     a = row_select(scores, _ctx(0.5, seed=0))["w"]
     assert torch.equal(a, row_select(scores, _ctx(0.5, seed=0))["w"])
     assert not torch.equal(a, row_select(scores, _ctx(0.5, seed=1))["w"])
+
+
+def test_pattern_ties_are_drawn_by_the_seed_and_hold_the_pattern():
+    scores = {"w": torch.ones(4, 16)}
+    a = row_select(scores, _ctx(0.5, (2, 4), seed=0))["w"]
+    nm.validate({"w": a}, 2, 4, "test")
+    assert torch.equal(a, row_select(scores, _ctx(0.5, (2, 4), seed=0))["w"])
+    assert not torch.equal(a, row_select(scores, _ctx(0.5, (2, 4), seed=1))["w"])
+    first = row_select(scores, _ctx(0.5, (2, 4), seed=None))["w"]  # no generator: lower index
+    assert first[0, :4].tolist() == [True, True, False, False]
