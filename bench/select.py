@@ -157,7 +157,7 @@ def group_ranks(scores: Tensor, m: int, generator: torch.Generator | None) -> Te
     return below.sum(-1).to(torch.float64).view(out, width)
 
 
-def _top_per_group(scores: Tensor, n: int, m: int, generator: torch.Generator | None) -> Tensor:
+def top_per_group(scores: Tensor, n: int, m: int, generator: torch.Generator | None) -> Tensor:
     """Mask of the `n` highest of every `m` consecutive entries of each row: by topk when no
     group holds a tie (the common case for activation-weighted scores), else by group_ranks."""
     g = scores.detach().reshape(-1, m)
@@ -179,7 +179,7 @@ def row_select(scores: dict[str, Tensor], ctx) -> dict[str, Tensor]:
     for name, s in scores.items():
         flat = s.reshape(s.shape[0], -1)
         if pattern and s.dim() == 2:  # a linear weight: groups of M consecutive inputs
-            out[name] = _top_per_group(flat, *pattern, ctx.generator)
+            out[name] = top_per_group(flat, *pattern, ctx.generator)
         elif pattern:  # a convolution: bench.nm groups its input channels at each kernel position
             from bench.nm import topn_mask
 

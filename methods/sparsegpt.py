@@ -12,7 +12,7 @@ Ties are broken by the case's seed.
 import torch
 
 from bench import PruneContext
-from bench.select import keep_count, tie_ranks
+from bench.select import keep_count, top_per_group, top_per_row
 
 CALIBRATION = "gram"
 UPDATES_WEIGHTS = True
@@ -50,13 +50,13 @@ def _reconstruct(W: torch.Tensor, H: torch.Tensor, ctx: PruneContext):
         d = torch.diag(Hinv1)
         mask1 = pruned[:, i1:i2]
         if not m:
-            ranks = tie_ranks((W1 ** 2 / d.reshape(1, -1) ** 2).reshape(1, -1), ctx.generator)
-            cut = W1.numel() - keep_count(W1.numel(), ctx.keep_fraction)
-            mask1 |= (ranks < cut).view(W1.shape)
+            scores = (W1 ** 2 / d.reshape(1, -1) ** 2).reshape(1, -1)
+            kept = top_per_row(scores, keep_count(W1.numel(), ctx.keep_fraction), ctx.generator)
+            mask1 |= ~kept.view(W1.shape)
         for i in range(i2 - i1):
             if m and i % m == 0:
-                ranks = tie_ranks(W1[:, i:i + m] ** 2 / d[i:i + m].reshape(1, -1) ** 2, ctx.generator)
-                mask1[:, i:i + m] = ranks < (m - n)
+                scores = W1[:, i:i + m] ** 2 / d[i:i + m].reshape(1, -1) ** 2
+                mask1[:, i:i + m] = ~top_per_group(scores, n, m, ctx.generator)
             w = W1[:, i]
             q = w.masked_fill(mask1[:, i], 0)
             err = (w - q) / Hinv1[i, i]
