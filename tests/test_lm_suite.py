@@ -120,3 +120,20 @@ def test_missing_models_and_files_are_refused_at_the_door(tmp_path, shared_cache
     assert code == 4, out
     assert "/nowhere/llama does not exist" in out and "wiki.test.raw" in out, out
     assert not (tmp_path / "x.duckdb").exists() or "rows written" not in out
+
+
+def test_a_case_runs_without_pytest(shared_cache, tmp_path):
+    from bench.harness.case import Case
+    from bench.harness.env import BenchEnv
+    from bench.harness.runner import execute
+    from bench.training.zoo import Zoo
+
+    env = BenchEnv(zoo=Zoo(shared_cache), methods_dir="methods", measure_latency=False)
+    row, error = execute(Case("wanda", "shakespeare", "tiny_gpt", 2, 0, calibration_size=4), env)
+    assert error is None and row["status"] == "passed" and row["duration_s"] > 0
+    assert row["perplexity"] > row["perplexity_dense"] > 1
+    row, error = execute(Case("wanda", "shakespeare", "tiny_gpt", 3, 0, pattern="2:4"), env)
+    assert row["status"] == "failed" and "ask for ratio 2" in row["error"] and error is not None
+    row, error = execute(Case("wanda", "wikitext2", "tiny_gpt", 2, 0),
+                         BenchEnv(zoo=Zoo(shared_cache, tmp_path), methods_dir="methods"))
+    assert row["status"] == "skipped" and "wiki.test.raw" in row["error"]

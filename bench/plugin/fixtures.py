@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import time
 
 import pytest
 import torch
@@ -13,7 +11,7 @@ from bench.data import DatasetUnavailableError
 from bench.harness import threads
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
-from bench.harness.run import run_case
+from bench.harness.runner import execute
 from bench.harness.saved_models import ModelFolderError, check_folder
 from bench.plugin.devices import device_of
 from bench.training.zoo import Zoo
@@ -66,14 +64,11 @@ def bench_case(request: pytest.FixtureRequest, bench_env: BenchEnv):
     """Run a Case and return its row; the row is recorded whatever the test's outcome."""
 
     def run(case: Case) -> dict:
-        row = request.node.stash.setdefault(ROW, {})
-        row["started_at"] = dt.datetime.now().isoformat()
-        start = time.perf_counter()
-        try:
-            return run_case(case, bench_env, row)
-        except DatasetUnavailableError as exc:
-            pytest.skip(str(exc))
-        finally:
-            row["duration_s"] = time.perf_counter() - start
+        row, error = execute(case, bench_env, request.node.stash.setdefault(ROW, {}))
+        if isinstance(error, DatasetUnavailableError):
+            pytest.skip(str(error))
+        if error is not None:  # pytest reports it (and its status decides the row's)
+            raise error
+        return row
 
     return run
