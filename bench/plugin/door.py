@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.plugin.items import case_of
+from bench.plugin.shard import EMPTY_SHARD
 from bench.suggest import did_you_mean
 
 _COLLECTED = pytest.StashKey[list]()  # the bench cases collected, before any deselection
@@ -81,7 +82,7 @@ def _text(value: object) -> str:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Bench cases were collected but the selection kept none: refuse with what there is."""
     cases = session.config.stash.get(_COLLECTED, [])
-    if not cases or session.items:
+    if not cases or session.items or EMPTY_SHARD in session.config.stash:  # an empty shard is no error
         return
     words = sorted({w for c in cases for w in c.id.split("-")})
     hint = did_you_mean(session.config.option.keyword, words) if session.config.option.keyword else ""
