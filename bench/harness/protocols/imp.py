@@ -12,6 +12,7 @@ import math
 
 from bench.harness.protocols.registry import Option, ProtocolOptionError, control, protocol
 from bench.harness.steps import CaseRun
+from bench.training.cache import entry_key
 from bench.training.recipes import stable_hash
 
 TRAJECTORY_FORMAT = 1  # bump when a round's meaning changes; cached rounds are then redone
@@ -126,11 +127,11 @@ def _key(run: CaseRun, i: int, keep: float, last: bool) -> str:
     if options["control"] != "invert" and not last:
         options["control"] = ""
     case = {k: v for k, v in run.case.non_default().items() if k not in ("ratio", "protocol")}
-    return "imp-" + stable_hash({
+    return entry_key("imp-round", stable_hash({
         "format": TRAJECTORY_FORMAT, "case": case, "method_hash": run.row["method_hash"],
         "pretrained": run.row["pretrained_sha256"], "pretrain": run.pretrain_recipe.key,
         "finetune": run.finetune_recipe.key, "options": options, "round": i + 1,
-        "keep": repr(keep)})
+        "keep": repr(keep)}))
 
 
 def _restore(run: CaseRun, key: str) -> bool:
