@@ -20,9 +20,11 @@ from bench.results import provenance
 from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
+# (the collection filters that run last, trylast, run in the reverse of this order: shard, pairs,
+# then resume, which opens the results database once a case is left to run)
 pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume",
-                  "bench.plugin.shard", "bench.plugin.devices", "bench.plugin.progress",
-                  "bench.plugin.door"]
+                  "bench.plugin.pairs", "bench.plugin.shard", "bench.plugin.devices",
+                  "bench.plugin.progress", "bench.plugin.door"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
