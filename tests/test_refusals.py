@@ -146,6 +146,18 @@ def test_report_refuses_a_name_the_database_lacks(make_results_db, case_row, cap
             assert err.count("\n") == 1 and expected in err and f"unknown {argv[0]} " in err
 
 
+def test_report_compare_refuses_unknown_methods_by_name(make_results_db, case_row, capsys):
+    db = make_results_db("r.duckdb", {"r1": [case_row("magnitude_global", 2, 0, 0.9),
+                                             case_row("random", 2, 0, 0.5)]})
+    for view in ([], ["--view", "paired"]):
+        assert main(["report", "--db", str(db), *view, "--compare", "magnitude_globl", "rnd"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "'magnitude_globl', 'rnd'" in err, err
+        assert "did you mean 'magnitude_global'?" in err and "magnitude_global, random" in err
+    assert main(["report", "--db", str(db), "--view", "paired", "--compare", "magnitude_global",
+                 "random"]) == 0
+
+
 def test_a_cache_that_cannot_be_written_names_the_folder_and_the_option(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("")

@@ -139,3 +139,17 @@ def test_export_by_dataset_takes_every_kind_and_import_takes_it_all(tmp_path):
                  "--datasets", "digits"]) == 0
     outcome = import_entries(WeightsCache(tmp_path / "dest"), archive)
     assert len(outcome) == len(cache_kinds) and set(outcome.values()) == {"imported"}
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_bench_cache_is_taken_before_or_after_the_action(source, tmp_path, capsys, where):
+    archive = tmp_path / "w.tar"
+    assert main(["zoo", "--bench-cache", str(source.root), "export", str(archive), "--datasets",
+                 "digits"]) == 0
+    dest = tmp_path / "dest"
+    flag = ["--bench-cache", str(dest)]
+    argv = [*flag, "import", str(archive)] if where == "before" else ["import", str(archive), *flag]
+    assert main(["zoo", *argv]) == 0
+    assert len(WeightsCache(dest).entries()) == 2
+    assert main(["zoo", "--bench-cache", str(dest), "clean", "--kind", "checkpoint"]) == 0
+    assert len(WeightsCache(dest).entries()) == 1  # given before the action, not undone by it
