@@ -14,8 +14,8 @@ from bench.methods import discover
 from bench.plugin import results_db
 from bench.plugin.fixtures import EXTRA, ROW
 from bench.plugin.items import case_of
-from bench.plugin.resume import RESUMED, RESUMED_PROPERTY
-from bench.plugin.writer import ROW_PROPERTY
+from bench.plugin.resume import RESUMED
+from bench.plugin.writer import RESUMED_PROPERTY, ROW_PROPERTY
 from bench.results import provenance
 from bench.settings import add_options
 

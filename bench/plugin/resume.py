@@ -23,7 +23,6 @@ from bench.results.read import open_db
 from bench.training.cache import WeightsCache
 
 RESUMED = pytest.StashKey[str]()  # on an item: the run id whose passed row stands
-RESUMED_PROPERTY = "bench_resumed"  # user_properties entry of a resumed case's report
 WORKERINPUT_KEY = "bench_finished"
 FINISHED = pytest.StashKey[Finished]()
 
