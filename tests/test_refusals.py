@@ -230,3 +230,28 @@ def test_a_channel_method_under_imp_is_deselected_with_the_reason(tmp_path, shar
         assert code == 0, out
         assert "magnitude_global-digits-resnet20-r2-s0-imp" in out and "channel_l1-digits" not in out
     assert not (project / "r.duckdb").exists()
+
+
+XDIST_PAIRS_SUITE = '''
+import pytest
+
+from bench.harness import grid
+
+CASES = (grid.cases(methods=["magnitude_global"], datasets=["digits"], archs=["mlp"], ratios=[1], seeds=[0])
+         + grid.cases(methods=["channel_l1"], datasets=["digits"], archs=["resnet20"], ratios=[2], seeds=[0]))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_prune(case, bench_case):
+    bench_case(case)
+'''
+
+
+def test_under_xdist_the_deselected_pairs_are_said_and_the_rest_run(tmp_path, shared_cache):
+    project = tmp_path / "pairs"
+    project.mkdir()
+    (project / "suite_tiny.py").write_text(XDIST_PAIRS_SUITE)
+    (project / "methods").symlink_to(REPO / "methods")
+    code, out = pytest_run(project, shared_cache, "--bench-protocol", "imp", "-n", "2")
+    assert code == 0 and "1 passed" in out, out
+    assert "bench: deselected 1 cases of channel_l1 under imp: imp rewinds the weights" in out, out

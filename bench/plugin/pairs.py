@@ -14,6 +14,8 @@ from bench.methods import discover
 from bench.plugin.items import case_of
 
 _DROPPED = pytest.StashKey[Counter]()  # (method, protocol, reason) -> cases deselected
+_FROM_WORKERS = pytest.StashKey[list]()  # on the xdist controller: the lines a worker sent
+_WORKER_KEY = "bench_deselected_pairs"
 
 
 @pytest.hookimpl(trylast=True)  # after -k, -m and suites: only what was selected is checked
@@ -40,6 +42,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             keep.append(item)
     config.stash[_DROPPED] = dropped
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None and dropped:  # an xdist worker: the controller prints them
+        workeroutput[_WORKER_KEY] = dropped_lines(config)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -53,3 +58,16 @@ def dropped_lines(config: pytest.Config) -> list[str]:
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     return [f"bench: {line}" for line in dropped_lines(config)]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """On the xdist controller: the pairs a worker deselected (every worker collects the same)."""
+    lines = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if lines:
+        node.config.stash[_FROM_WORKERS] = lines
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    for line in config.stash.get(_FROM_WORKERS, []):
+        terminalreporter.write_line(f"bench: {line}")
