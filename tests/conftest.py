@@ -3,18 +3,48 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+_OWN = pytest.StashKey[tuple[Path, str | None]]()  # the session's own folder, the $BENCH_CACHE before
+
+
+@pytest.hookimpl(tryfirst=True)  # before the bench plugin reads its options
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' own results database and weights cache, in a temporary folder, never the user's
+    ./results.duckdb or $BENCH_CACHE ($BENCH_TEST_CACHE names a cache the tests may fill and keep).
+    xdist workers inherit the options and the environment from the controller."""
+    if hasattr(config, "workerinput"):
+        return
+    own = Path(tempfile.mkdtemp(prefix="prunebench-tests-"))
+    config.stash[_OWN] = own, os.environ.get("BENCH_CACHE")
+    if getattr(config.option, "bench_db", None) is None:
+        config.option.bench_db = str(own / "results.duckdb")
+    cache = os.environ.get("BENCH_TEST_CACHE") or str(own / "cache")
+    if getattr(config.option, "bench_cache", None) is None:
+        config.option.bench_cache = cache
+    os.environ["BENCH_CACHE"] = config.option.bench_cache or cache
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _OWN not in config.stash:
+        return
+    own, before = config.stash[_OWN]
+    shutil.rmtree(own, ignore_errors=True)
+    if before is None:
+        os.environ.pop("BENCH_CACHE", None)
+    else:
+        os.environ["BENCH_CACHE"] = before
 
 
 @pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory) -> Path:
-    """A pretrained-model cache shared by the tests of one process ($BENCH_CACHE if set)."""
-    explicit = os.environ.get("BENCH_CACHE")
-    return Path(explicit) if explicit else tmp_path_factory.mktemp("bench-cache")
+def shared_cache() -> Path:
+    """The pretrained-model cache shared by the tests of one session (its own, see pytest_configure)."""
+    return Path(os.environ["BENCH_CACHE"])
 
 
 if os.environ.get("PYTEST_XDIST_WORKER"):

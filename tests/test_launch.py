@@ -60,3 +60,12 @@ def test_the_shard_arguments(tmp_path):
     args = shard_args(rest, db, 2, 3)
     assert args[-6:] == ["--bench-db", str(db.with_name("r.shard-2-of-3.duckdb")), "--bench-shard", "2/3",
                          "--bench-resume-from", str(db)]
+
+
+def test_a_shard_that_draws_no_case_is_ok(tmp_path, shared_cache):
+    """-k selects one case: one shard runs it, the other draws none; launch exits 0."""
+    (tmp_path / "suite_tiny.py").write_text(textwrap.dedent(SUITE))
+    db = tmp_path / "grid.duckdb"
+    proc = launch(tmp_path, db, shared_cache, "-k", "magnitude_global and r4")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "pytest failed to run" not in proc.stdout and "(1 new case rows)" in proc.stdout, proc.stdout

@@ -105,11 +105,24 @@ def test_cli_reads_files_without_importing_them_by_default(folder, capsys):
     assert "defines no function prune" in rows["crashes"]["error"] and "boom" not in rows["crashes"]["error"]
 
 
+def test_a_file_read_without_importing_is_not_called_ok(folder, capsys):
+    """crashes.py raises on import: without --check it is not known to be ok, and says so."""
+    prune = "\n\ndef prune(model, compression, ctx):\n    return {}\n"
+    (folder / "crashes.py").write_text((folder / "crashes.py").read_text() + prune)
+    assert methods_cli.run(argparse.Namespace(dir=str(folder), json=False, check=False)) == 0
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if x.startswith("crashes ")]
+    assert "not imported; --check imports it" in line and " ok " not in line
+    assert methods_cli.run(argparse.Namespace(dir=str(folder), json=True, check=True)) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["crashes"]["status"] == "broken" and "ZeroDivisionError" in rows["crashes"]["error"]
+
+
 def test_shipped_methods_are_listed_by_the_cli(capsys):
     assert methods_cli.run(argparse.Namespace(dir=str(REPO / "methods"), json=True)) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert {"random", "gradient_layer", "activation_global"} <= set(rows)
-    assert all(r["status"] == "ok" and len(r["hash"]) == 12 for r in rows.values())
+    assert all(r["status"] == "not imported" and len(r["hash"]) == 12 for r in rows.values())
 
 
 SUITE = '''

@@ -268,3 +268,32 @@ def test_a_session_without_cases_leaves_no_database(tmp_path):
     assert proc.returncode == 0, proc.stdout
     assert "1 passed" in proc.stdout
     assert not list(tmp_path.glob("*.duckdb*"))
+
+
+def test_a_session_without_cases_takes_no_lock(tmp_path):
+    """A run holds the results database's lock: a session that runs no case goes on regardless."""
+    from filelock import FileLock
+
+    from bench.results.store import lock_path
+
+    (tmp_path / "test_plain.py").write_text("def test_nothing():\n    assert True\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "BENCH_"))}
+    env["PYTHONPATH"] = str(REPO)
+    db = tmp_path / "r.duckdb"
+    with FileLock(str(lock_path(db))):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "bench.plugin", "-q", "-p",
+                               "no:cacheprovider", "--bench-db", str(db), "test_plain.py"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout + proc.stderr
+    assert not db.exists()
+
+
+def test_the_tests_write_only_their_own_files(pytestconfig):
+    """tests/conftest.py gives this session its own results database and weights cache."""
+    import tempfile
+
+    own = Path(tempfile.gettempdir()).resolve()
+    assert Path(pytestconfig.getoption("bench_db")).resolve().is_relative_to(own)
+    cache = Path(os.environ["BENCH_CACHE"]).resolve()
+    assert cache == Path(pytestconfig.getoption("bench_cache")).resolve()
+    assert cache.is_relative_to(own) or os.environ.get("BENCH_TEST_CACHE")

@@ -85,6 +85,12 @@ def _error_lines(out: str) -> list[str]:
     (["--bench-suite", "tiny", "--bench-ratios", "3"], "--bench-ratios 3 selects none of the 12"),
     (["--bench-device", "cdua"], "--bench-device 'cdua' is not a torch device (did you mean 'cuda'?)"),
     (["--bench-seeds", "one"], "--bench-seeds takes comma-separated ints"),
+    (["--bench-protocol", "imp:rewind=nope"], "--bench-protocol 'imp:rewind=nope': protocol 'imp', "
+                                              "option rewind='nope': choose one of"),
+    (["--bench-protocol", "imp:fraction=2"], "--bench-protocol 'imp:fraction=2': protocol 'imp', "
+                                             "option fraction='2': the fraction of the kept weights"),
+    (["--bench-protocol", "imp:rewnd=lr"], "--bench-protocol 'imp:rewnd=lr': protocol 'imp' has no "
+                                           "option 'rewnd' (did you mean 'rewind' or 'rewind_step'?)"),
 ])
 def test_refused_in_one_line_before_any_case(project, shared_cache, args, expected):
     code, out = pytest_run(project, shared_cache, *args)
@@ -140,6 +146,18 @@ def test_report_refuses_a_name_the_database_lacks(make_results_db, case_row, cap
             assert err.count("\n") == 1 and expected in err and f"unknown {argv[0]} " in err
 
 
+def test_report_compare_refuses_unknown_methods_by_name(make_results_db, case_row, capsys):
+    db = make_results_db("r.duckdb", {"r1": [case_row("magnitude_global", 2, 0, 0.9),
+                                             case_row("random", 2, 0, 0.5)]})
+    for view in ([], ["--view", "paired"]):
+        assert main(["report", "--db", str(db), *view, "--compare", "magnitude_globl", "rnd"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "'magnitude_globl', 'rnd'" in err, err
+        assert "did you mean 'magnitude_global'?" in err and "magnitude_global, random" in err
+    assert main(["report", "--db", str(db), "--view", "paired", "--compare", "magnitude_global",
+                 "random"]) == 0
+
+
 def test_a_cache_that_cannot_be_written_names_the_folder_and_the_option(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
@@ -179,3 +197,61 @@ def test_a_method_named_like_a_standard_module_does_not_shadow_it(tmp_path):
                            "--rootdir", str(tmp_path), "--bench-suite", "tiny", "--bench-methods", "."],
                           cwd=methods, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "12 tests collected" in proc.stdout, proc.stdout + proc.stderr
+
+
+PAIRS_SUITE = '''
+import pytest
+
+from bench.harness import grid
+
+
+@pytest.mark.parametrize("case", grid.cases(methods=METHODS, datasets=["digits"], archs=["resnet20"],
+                                            ratios=[2], seeds=[0]))
+def test_prune(case, bench_case):
+    bench_case(case)
+'''
+
+
+@pytest.mark.parametrize("methods", [["magnitude_global", "channel_l1"], ["channel_l1"]])
+def test_a_channel_method_under_imp_is_deselected_with_the_reason(tmp_path, shared_cache, methods):
+    project = tmp_path / "pairs"
+    project.mkdir()
+    (project / "suite_tiny.py").write_text(PAIRS_SUITE.replace("METHODS", repr(methods)))
+    (project / "methods").symlink_to(REPO / "methods")
+    code, out = pytest_run(project, shared_cache, "--bench-protocol", "imp", "--co")
+    reason = ("deselected 1 cases of channel_l1 under imp: imp rewinds the weights to a dense "
+              "checkpoint, which a channel method's removed channels cannot take")
+    assert reason in out and "Traceback" not in out, out
+    if len(methods) == 1:  # nothing left: refused, saying why
+        assert code == pytest.ExitCode.USAGE_ERROR, out
+        (line,) = _error_lines(out)
+        assert line.startswith("ERROR: none of the selected cases can run: " + reason)
+    else:
+        assert code == 0, out
+        assert "magnitude_global-digits-resnet20-r2-s0-imp" in out and "channel_l1-digits" not in out
+    assert not (project / "r.duckdb").exists()
+
+
+XDIST_PAIRS_SUITE = '''
+import pytest
+
+from bench.harness import grid
+
+CASES = (grid.cases(methods=["magnitude_global"], datasets=["digits"], archs=["mlp"], ratios=[1], seeds=[0])
+         + grid.cases(methods=["channel_l1"], datasets=["digits"], archs=["resnet20"], ratios=[2], seeds=[0]))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_prune(case, bench_case):
+    bench_case(case)
+'''
+
+
+def test_under_xdist_the_deselected_pairs_are_said_and_the_rest_run(tmp_path, shared_cache):
+    project = tmp_path / "pairs"
+    project.mkdir()
+    (project / "suite_tiny.py").write_text(XDIST_PAIRS_SUITE)
+    (project / "methods").symlink_to(REPO / "methods")
+    code, out = pytest_run(project, shared_cache, "--bench-protocol", "imp", "-n", "2")
+    assert code == 0 and "1 passed" in out, out
+    assert "bench: deselected 1 cases of channel_l1 under imp: imp rewinds the weights" in out, out

@@ -100,3 +100,33 @@ def test_saved_timings_land_in_the_database_and_the_realisation_view(kept, make_
     assert main(["report", "--db", str(db), "--view", "realisation", "--format", "json"]) == 0
     (table,) = json.loads(capsys.readouterr().out).values()
     assert sorted(line["retimed"] for line in table) == [2, 2]  # two passes of one seed each
+
+
+def test_bad_kept_files_are_named_with_their_cause_and_the_rest_are_timed(kept, make_results_db,
+                                                                          shared_cache, capsys,
+                                                                          tmp_path):
+    import shutil
+
+    import torch
+
+    from bench.training.cache import sha256
+
+    channel, mask = kept
+    truncated = tmp_path / "truncated.pt"
+    shutil.copy(channel["model_path"], truncated)
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+    newer = tmp_path / "newer.pt"
+    torch.save({"format": 99, "arch": "lenet5"}, newer)
+    rows = [dict(channel, model_path=str(truncated)), mask,
+            dict(mask, nodeid="newer", case_id="newer", case_key="f" * 12, model_path=str(newer),
+                 model_sha256=sha256(newer))]
+    db = make_results_db("r.duckdb", {"run1": rows})
+    code, out, err = _retime(db, shared_cache, capsys, "--json")
+    assert code == 1, err
+    assert [r["case"] for r in json.loads(out)] == [mask["case_id"]]  # the good one is timed
+    lines = err.splitlines()
+    assert any(line.startswith(f"not timed: {channel['case_id']}: {truncated} is truncated or corrupt")
+               for line in lines), err
+    assert any(line.startswith(f"not timed: newer: {newer} is a kept model of format 99, newer than")
+               for line in lines), err
+    assert "a later run" not in err

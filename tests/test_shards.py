@@ -76,3 +76,23 @@ def test_three_shards_run_each_case_once_and_merge_to_the_report_of_one_run(tmp_
     merge([tmp_path / "one.duckdb"], merged)
     assert report_json(merged) == report_json(tmp_path / "one.duckdb")
     assert main(["report", "--db", str(merged), "--grid", "other"]) == 2
+
+
+def _one_case_and_the_other_shard() -> tuple[str, int]:
+    """A -k expression selecting one case of SUITE, and the shard (of 2) that does not draw it."""
+    from bench.harness import grid
+
+    (param,) = grid.cases(methods=["magnitude_global"], datasets=["digits"], archs=["mlp"], ratios=[4],
+                          seeds=[1])
+    (case,) = param.values
+    return "magnitude_global and r4 and s1", 2 - int(case.key, 16) % 2
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_shard_that_draws_no_case_succeeds_and_says_so(tmp_path, shared_cache, workers):
+    keyword, other = _one_case_and_the_other_shard()
+    code, out = finish(start_suite(SUITE, tmp_path, tmp_path / "r.duckdb", shared_cache,
+                                   "-k", keyword, "--bench-shard", f"{other}/2", *workers))
+    assert code == 0, out
+    assert f"bench: shard {other}/2 draws none of the 1 selected cases" in out, out
+    assert "selects none" not in out and not (tmp_path / "r.duckdb").exists()

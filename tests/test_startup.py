@@ -71,4 +71,4 @@ def test_methods_json_lists_the_shipped_methods_without_torch():
     _, out = probe("methods", "--json")
     rows = json.loads(out[: out.rindex("]") + 1])
     assert {"random", "magnitude_global"} <= {r["name"] for r in rows}
-    assert all(r["status"] == "ok" and not r["imported"] for r in rows)
+    assert all(r["status"] == "not imported" and not r["imported"] for r in rows)

@@ -10,7 +10,8 @@ import torch
 
 from bench.cli import main
 from bench.training.archive import DamagedArchiveError, import_entries, select
-from bench.training.cache import WeightsCache
+from bench.training.cache import KINDS as cache_kinds
+from bench.training.cache import WeightsCache, entry_key, kind_of
 from bench.training.recipes import stable_hash
 
 
@@ -101,3 +102,54 @@ def test_an_unknown_key_is_an_error(source, tmp_path, capsys):
     assert main(["zoo", "--bench-cache", str(source.root), "export", str(tmp_path / "x.tar"),
                  "--keys", "ffffffffffff"]) == 2
     assert "no cache entry ffffffffffff" in capsys.readouterr().err
+
+
+# The metadata that makes an entry of each kind (the key of each: entry_key(kind, stable_hash({"kind":
+# kind}))); a kind not named here is made by its `kind` field.
+KIND_META = {"model": {"dataset": "digits", "arch": "mlp", "seed": 0, "recipe_key": "r"},
+             "checkpoint": {"pretrained": entry_key("model", stable_hash({"kind": "model"})), "step": 5,
+                            "dataset": "digits",
+                            "arch": "mlp", "seed": 0},
+             "imp-round": {"kind": "imp-round", "round": 1, "keep": 0.5, "dataset": "digits",
+                           "arch": "mlp", "seed": 0}}
+
+
+@pytest.mark.parametrize("kind", list(cache_kinds))
+def test_every_kind_of_entry_round_trips(kind, tmp_path, capsys):
+    source = WeightsCache(tmp_path / "src")
+    key = entry_key(kind, stable_hash({"kind": kind}))
+    source.store(key, {"w": torch.arange(6.0).reshape(2, 3)}, KIND_META.get(kind, {"kind": kind}))
+    assert kind_of(source.meta(key)) == kind
+    archive = tmp_path / "w.tar"
+    assert main(["zoo", "--bench-cache", str(source.root), "export", str(archive), "--keys", key]) == 0
+    dest = WeightsCache(tmp_path / "dest")
+    assert import_entries(dest, archive) == {key: "imported"}
+    state, meta = dest.load(key)
+    assert torch.equal(state["w"], source.load(key)[0]["w"]) and meta == source.meta(key)
+    assert kind_of(meta) == kind
+
+
+def test_export_by_dataset_takes_every_kind_and_import_takes_it_all(tmp_path):
+    source = WeightsCache(tmp_path / "src")
+    for kind in cache_kinds:
+        source.store(entry_key(kind, stable_hash({"kind": kind})), {"w": torch.zeros(2)},
+                     KIND_META.get(kind, {"kind": kind, "dataset": "digits"}))
+    archive = tmp_path / "w.tar"
+    assert main(["zoo", "--bench-cache", str(source.root), "export", str(archive),
+                 "--datasets", "digits"]) == 0
+    outcome = import_entries(WeightsCache(tmp_path / "dest"), archive)
+    assert len(outcome) == len(cache_kinds) and set(outcome.values()) == {"imported"}
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_bench_cache_is_taken_before_or_after_the_action(source, tmp_path, capsys, where):
+    archive = tmp_path / "w.tar"
+    assert main(["zoo", "--bench-cache", str(source.root), "export", str(archive), "--datasets",
+                 "digits"]) == 0
+    dest = tmp_path / "dest"
+    flag = ["--bench-cache", str(dest)]
+    argv = [*flag, "import", str(archive)] if where == "before" else ["import", str(archive), *flag]
+    assert main(["zoo", *argv]) == 0
+    assert len(WeightsCache(dest).entries()) == 2
+    assert main(["zoo", "--bench-cache", str(dest), "clean", "--kind", "checkpoint"]) == 0
+    assert len(WeightsCache(dest).entries()) == 1  # given before the action, not undone by it

@@ -23,7 +23,7 @@ from bench.errors import InvalidValueError
 from bench.results.merge import merge
 from bench.results.store import Store
 
-OK_CODES = (0, 1, 5)  # all passed, some cases failed (their rows are kept), no case in this shard
+OK_CODES = (0, 1, 5)  # all passed (or this shard drew no case), some cases failed (rows kept), no test
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -39,6 +39,8 @@ from bench.analysis import aggregate, protocol_views, realisation, versions
 from bench.analysis import views as analysis
 from bench.cli._output import print_json
 from bench.cli._select import add_db, add_filters, selected_rows
+from bench.errors import InvalidValueError
+from bench.suggest import did_you_mean
 
 FORMATS = {"table": "simple", "markdown": "github"}
 VIEWS = ("paired", "ranks", "first-drop", "winners", "checklist", "protocols", "realisation",
@@ -199,8 +201,21 @@ def print_views(tables: dict[str, list[dict]], fmt: str) -> None:
             print("(nothing to compare in the selected rows)")
 
 
+def check_compare(args: argparse.Namespace, rows: list[dict]) -> None:
+    """Refuse --compare names that no selected row has, naming them and the methods there are."""
+    known = sorted({r["method"] for r in rows if r.get("method")})
+    asked = dict.fromkeys(name for pair in args.compare or () for name in pair)
+    missing = [name for name in asked if name not in known]
+    if missing:
+        hints = "".join(did_you_mean(name, known) for name in missing)
+        raise InvalidValueError(
+            f"--compare: no selected rows of {', '.join(map(repr, missing))}{hints}; the methods "
+            f"in the selected rows of {args.db}: {', '.join(known) or '(none)'}")
+
+
 def run(args: argparse.Namespace) -> int:
     rows = selected_rows(args)
+    check_compare(args, rows)
     args.view = args.view or ["summary"]
     if args.view == ["summary"]:
         return print_summary(args, rows)

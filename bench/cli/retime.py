@@ -11,11 +11,16 @@ as it is taken, in the database's `retimes` table (`report --view realisation` s
 the run's figures); without it the database is not changed. With --repeat N every model is timed
 N times, in N passes over all of them (so that a drift of the machine's speed reaches every case
 alike): the median and the range of the N speedups show how far the figure moves.
+
+A kept model file that cannot be timed (gone, truncated or corrupt, of a newer format, or holding
+other weights than its row describes) is named with its cause, and the others are timed; the exit
+status is then 1 (2 when none can be).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bench.cli._output import print_rows
 from bench.cli._select import add_db, add_filters, selected_rows
@@ -39,11 +44,12 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from bench.harness.env import BenchEnv
-    from bench.harness.retime import check, retime
+    from bench.harness.retime import dense_model, kept_file_problem, retime
     from bench.training.zoo import Zoo
 
     rows = [r for r in selected_rows(args) if r.get("status") == "passed"]
     kept = [r for r in rows if r.get("model_path")]
+    left = len(rows) - len(kept)  # passed rows without a kept model
     if not kept:
         raise InvalidValueError(f"none of the {len(rows)} passed rows selected in {args.db} has a "
                                 "kept model; run the suite with --bench-save-models DIR")
@@ -52,8 +58,16 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # latency is timed with 1 thread; nothing else runs beside it
     env = BenchEnv(zoo=Zoo(args.bench_cache, device=args.device), device=args.device)
     kept.sort(key=lambda r: r["case_id"])
-    for row in kept:  # every refusal before any timing, not after an hour of it
-        check(row, env)
+    problems = {id(r): kept_file_problem(r) for r in kept}  # before any timing, not after an hour
+    bad = [problems[id(r)] for r in kept if problems[id(r)]]
+    for reason in bad:
+        print(f"not timed: {reason}", file=sys.stderr)
+    kept = [r for r in kept if not problems[id(r)]]
+    if not kept:
+        raise InvalidValueError(f"none of the {len(bad)} kept models can be timed (each is named "
+                                "above with its cause)")
+    for row in kept:  # the dense models: a cache without them fails every row alike
+        dense_model(row, env)
     save = _saver(args) if args.save else None
     passes = []
     for n in range(args.repeat):
@@ -80,11 +94,11 @@ def run(args: argparse.Namespace) -> int:
                  "run under load": row.get("latency_parallel")}
         out.append(line | ({"latency": list(timings)} if args.json else {}))
     if not print_rows(out, args.json):
-        left = len(rows) - len(kept)
         print(f"\n{len(kept)} kept models timed again on {args.device}"
+              + (f"; {len(bad)} could not be (named above)" if bad else "")
               + (f"; {left} passed rows have none" if left else "")
               + (f"; every timing stored in {args.db} (retime {save.retime_id})" if save else ""))
-    return 0
+    return 1 if bad else 0
 
 
 def _saver(args: argparse.Namespace):

@@ -16,7 +16,7 @@ import torch
 
 from bench import data, models
 from bench.cli._output import print_rows
-from bench.settings import add_options
+from bench.settings import SHARED_OPTIONS, add_options
 from bench.training.zoo import Zoo
 
 
@@ -56,6 +56,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     clean.add_argument("--archs", nargs="+", default=None, metavar="NAME")
     clean.add_argument("--seeds", nargs="+", type=int, default=None, metavar="N")
     clean.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
+    # --bench-cache also after the action (zoo import A --bench-cache DIR); SUPPRESS: when it is
+    # absent there, the value given before the action stands
+    after = SHARED_OPTIONS["--bench-cache"] | {"default": argparse.SUPPRESS}
+    for action in (pre, exp, imp, clean):
+        action.add_argument("--bench-cache", **after)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,18 +21,30 @@ class KeptModelChangedError(InvalidValueError):
     """The kept model file, or the dense model in the cache, is not the one the row describes."""
 
 
-def check(row: dict, env: BenchEnv) -> None:
-    """Refuse a row that cannot be timed again, saying why: its kept model file is gone or holds
-    other weights than `model_sha256`, or its dense model is not in the cache with the sha256
-    the row records. The dense model is loaded once per process (env.dense_model)."""
+def kept_file_problem(row: dict) -> str:
+    """Why the row's kept model file cannot be timed, in one line ('' when it can): it is gone,
+    truncated or corrupt, of a newer format, or holds other weights than `model_sha256` (a later
+    run of the case wrote it)."""
     path = Path(row.get("model_path") or "")
+    again = "run the case again with --bench-save-models DIR (and --bench-rerun if it passed)"
     if not row.get("model_path") or not path.is_file():
-        raise MissingFileError(f"{row['case_id']}: no kept model at {path}; run the case with "
-                               "--bench-save-models DIR (and --bench-rerun if it already passed)")
+        return f"{row['case_id']}: no kept model at {path}; {again}"
+    reason = io.unreadable(path)
+    if reason:
+        return f"{row['case_id']}: {reason}" + ("" if "upgrade" in reason else f"; {again}")
     if sha256(path) != row.get("model_sha256"):
-        raise KeptModelChangedError(f"{row['case_id']}: {path} holds other weights than this row "
-                                    "describes (a later run of the case wrote it); retime that "
-                                    "run's row (--run)")
+        return (f"{row['case_id']}: {path} holds other weights than this row describes (a later "
+                "run of the case wrote it); retime that run's row (--run)")
+    return ""
+
+
+def check(row: dict, env: BenchEnv) -> None:
+    """Refuse a row that cannot be timed again, saying why: its kept model file (kept_file_problem),
+    or its dense model is not in the cache with the sha256 the row records. The dense model is
+    loaded once per process (env.dense_model)."""
+    problem = kept_file_problem(row)
+    if problem:
+        raise (MissingFileError if "no kept model" in problem else KeptModelChangedError)(problem)
     dense_model(row, env)
 
 

@@ -3,28 +3,28 @@ beside it in this package."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from bench.errors import BenchError
 from bench.harness import row as rows
 from bench.methods import discover
+from bench.plugin import results_db
 from bench.plugin.fixtures import EXTRA, ROW
 from bench.plugin.items import case_of
-from bench.plugin.resume import RESUMED, RESUMED_PROPERTY
-from bench.plugin.writer import ROW_PROPERTY, ResultWriter
+from bench.plugin.resume import RESUMED
+from bench.plugin.writer import RESUMED_PROPERTY, ROW_PROPERTY
 from bench.results import provenance
-from bench.results.store import Store
 from bench.settings import add_options
 
 # named suites (--bench-suite) and the fixtures come with the plugin
+# (the collection filters that run last, trylast, run in the reverse of this order: shard, pairs,
+# then resume, which opens the results database once a case is left to run)
 pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume",
-                  "bench.plugin.shard", "bench.plugin.devices", "bench.plugin.progress",
-                  "bench.plugin.door"]
+                  "bench.plugin.pairs", "bench.plugin.shard", "bench.plugin.devices",
+                  "bench.plugin.progress", "bench.plugin.door"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,23 +74,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if (not _is_controller(config) or config.getoption("bench_no_db")
             or any(getattr(config.option, name, False) for name in _NO_RUN_OPTIONS)):
         return
-    path = Path(config.getoption("bench_db") or config.rootpath / "results.duckdb")
-    existed = path.exists()
-    try:
-        # fails fast, before any worker starts or any case runs; opens DuckDB only to write a case
-        store = Store(path, hold=False)
-    except BenchError as exc:  # locked, damaged, newer schema: one line, before any case runs
-        raise pytest.UsageError(str(exc)) from None
-    except OSError as exc:
-        raise pytest.UsageError(f"cannot create the results database {path}: {exc}; choose "
-                                "another place with --bench-db PATH") from None
-    run_id = provenance.new_id()
-    run = ({"run_id": run_id, "started_at": dt.datetime.now(), "workers": _workers(config),
+    run = ({"run_id": provenance.new_id(), "workers": _workers(config),
             "pytest": pytest.__version__, "options": _bench_options(config),
             "grid": config.getoption("bench_grid"), "shard": config.getoption("bench_shard")}
            | provenance.collect(config.rootpath, config.getoption("bench_device")))
-    config.pluginmanager.register(ResultWriter(store, run, created=not existed),
-                                  "bench-result-writer")
+    results_db.plan(config, run)
+    if _workers(config):
+        # xdist: the workers collect, so the controller cannot know whether a case will run; it
+        # opens the database now, before any worker starts (a session in one process opens it
+        # once collection has found a case to run: bench.plugin.resume)
+        results_db.open_writer(config)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

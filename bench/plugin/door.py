@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bench.plugin.items import case_of
+from bench.plugin.pairs import dropped_lines
+from bench.plugin.shard import EMPTY_SHARD
 from bench.suggest import did_you_mean
 
 _COLLECTED = pytest.StashKey[list]()  # the bench cases collected, before any deselection
@@ -91,18 +93,29 @@ def _text(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Bench cases were collected but the selection kept none: refuse with what there is."""
-    cases = session.config.stash.get(_COLLECTED, [])
-    if not cases or session.items:
-        return
+def _cannot_run(config: pytest.Config) -> str:
+    """What the selection holds cannot run (method and protocol pairs), or ''."""
+    cannot = dropped_lines(config)
+    return f"none of the selected cases can run: {'; '.join(cannot)}" if cannot else ""
+
+
+def _selects_none(config: pytest.Config, cases: list) -> str:
+    """The selection keeps none of the cases collected: what they have, a near miss of -k."""
     words = sorted({w for c in cases for w in c.id.split("-")})
-    hint = did_you_mean(session.config.option.keyword, words) if session.config.option.keyword else ""
+    hint = did_you_mean(config.option.keyword, words) if config.option.keyword else ""
     grid = "; ".join(f"{name}: {', '.join(map(_text, sorted(values)))}" for name, values in (
         ("methods", {c.method for c in cases}), ("ratios", {c.ratio for c in cases}),
         ("seeds", {c.seed for c in cases})))
-    message = (f"{_what_selected(session.config)} selects none of the {len(cases)} cases "
-               f"collected{hint}; they have {grid}")
+    return (f"{_what_selected(config)} selects none of the {len(cases)} cases "
+            f"collected{hint}; they have {grid}")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Bench cases were collected but the selection kept none: refuse with what there is."""
+    cases = session.config.stash.get(_COLLECTED, [])
+    if not cases or session.items or EMPTY_SHARD in session.config.stash:  # an empty shard is no error
+        return
+    message = _cannot_run(session.config) or _selects_none(session.config, cases)
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is None:
         raise pytest.UsageError(message)

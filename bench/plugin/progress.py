@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bench.harness.timing import PHASES
-from bench.plugin.resume import RESUMED_PROPERTY
+from bench.plugin.writer import RESUMED_PROPERTY
 
 ROW_PROPERTY = "bench_row"  # as bench.plugin.writer.ROW_PROPERTY (kept apart: no import cycle)
 

@@ -1,9 +1,11 @@
 """Resume: a case whose identity already has a passed row in the database is skipped, not redone.
 
 The controller reads the finished identities before any case runs (from its own database and any
---bench-resume-from databases) and hands them to xdist workers in `workerinput`; whichever process
-collects marks the finished cases skipped. A skipped-by-resume case writes no row: the passed row
-keeps standing (a `skipped` row would be the case's latest and hide it in the report).
+--bench-resume-from databases): under xdist at configure, handing them to the workers in
+`workerinput`; in one process once collection has found a case to run (the database is opened
+then, not by a session without cases). Whichever process collects marks the finished cases
+skipped. A skipped-by-resume case writes no row: the passed row keeps standing (a `skipped` row
+would be the case's latest and hide it in the report).
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import pytest
 
 from bench.harness.identity import expected
 from bench.methods import discover
+from bench.plugin import results_db
 from bench.plugin.items import case_of
 from bench.results.finished import Finished, finished_cases, merge_finished, standing_run
 from bench.results.read import open_db
 from bench.training.cache import WeightsCache
 
 RESUMED = pytest.StashKey[str]()  # on an item: the run id whose passed row stands
-RESUMED_PROPERTY = "bench_resumed"  # user_properties entry of a resumed case's report
 WORKERINPUT_KEY = "bench_finished"
 FINISHED = pytest.StashKey[Finished]()
 
@@ -35,14 +37,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "merged database of a sharded grid; a file not there yet is ignored)")
 
 
-@pytest.hookimpl(trylast=True)  # after bench.plugin opened the store
+@pytest.hookimpl(trylast=True)  # after bench.plugin opened the store (xdist)
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         config.stash[FINISHED] = config.workerinput.get(WORKERINPUT_KEY, {})
-        return
+    elif getattr(config.option, "dist", "no") != "no":  # the workers get them when they start
+        config.stash[FINISHED] = _finished(config)
+
+
+def _finished(config: pytest.Config) -> Finished:
+    """The finished identities of the session's database and the --bench-resume-from ones."""
     found: list[Finished] = []
     if not config.getoption("bench_rerun"):
-        writer = config.pluginmanager.get_plugin("bench-result-writer")
+        writer = config.pluginmanager.get_plugin(results_db.WRITER_NAME)
         if writer is not None and writer.store.path.exists():
             with writer.store.connection(wait=3.0) as con:
                 found.append(finished_cases(con))
@@ -53,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
                     found.append(finished_cases(con))
                 finally:
                     con.close()
-    config.stash[FINISHED] = merge_finished(*found)
+    return merge_finished(*found)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -64,6 +71,9 @@ def pytest_configure_node(node) -> None:
 
 @pytest.hookimpl(trylast=True)  # after -k, suites and shards have chosen the items
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if FINISHED not in config.stash and any(case_of(item) is not None for item in items):
+        results_db.open_writer(config)  # one process, a case to run: open the database now
+        config.stash[FINISHED] = _finished(config)
     finished = config.stash.get(FINISHED, {})
     if not finished:
         return

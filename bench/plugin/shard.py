@@ -1,5 +1,6 @@
 """Grids spread over runs and machines: --bench-grid names the grid a run belongs to, and
---bench-shard K/N keeps a deterministic 1/N of the selected cases, chosen by case key."""
+--bench-shard K/N keeps a deterministic 1/N of the selected cases, chosen by case key. A shard that
+draws none of them is a success that says so, not a failed selection."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import hashlib
 import pytest
 
 from bench.plugin.items import case_of
+
+EMPTY_SHARD = pytest.StashKey[str]()  # set when the selection had cases but this shard drew none
+_WORKER_KEY = "bench_empty_shard"  # the same line, from an xdist worker to the controller
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         parse_shard(config.getoption("bench_shard"))  # a bad value fails before anything runs
 
 
+@pytest.hookimpl(trylast=True)  # after -k, -m and suites: a shard of what they selected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("bench_shard"):
         return
@@ -51,6 +56,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         (keep if shard_of(item, n) == k - 1 else drop).append(item)
+    if drop and not keep:
+        config.stash[EMPTY_SHARD] = (f"shard {k}/{n} draws none of the {len(drop)} selected cases; "
+                                     "the other shards run them")
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[_WORKER_KEY] = config.stash[EMPTY_SHARD]
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """On the xdist controller: a worker's shard drew no case."""
+    message = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if message:
+        node.config.stash[EMPTY_SHARD] = message
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if EMPTY_SHARD in session.config.stash and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if EMPTY_SHARD in config.stash:
+        terminalreporter.write_line(f"bench: {config.stash[EMPTY_SHARD]}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.harness.grid import PROTOCOLS_VARIABLE
-from bench.harness.protocols import PROTOCOLS, split
+from bench.harness.protocols import PROTOCOLS, ProtocolOptionError, resolve, split
 from bench.suggest import unknown
 
 DEFAULT_SUITE = "default"
@@ -40,6 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for spec in protocols:
         if split(spec)[0] not in PROTOCOLS:
             raise pytest.UsageError(unknown("--bench-protocol", spec, PROTOCOLS.names()))
+        try:
+            resolve(spec)  # every option known and its value usable, before any case runs
+        except ProtocolOptionError as exc:
+            raise pytest.UsageError(f"--bench-protocol {spec!r}: {exc}") from None
     # read by bench.harness.grid.cases when the suite modules are collected (workers included)
     os.environ[PROTOCOLS_VARIABLE] = ";".join(protocols)
 

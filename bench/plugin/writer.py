@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from bench.harness import row as rows
-from bench.plugin.resume import RESUMED_PROPERTY
 from bench.results import pending
 from bench.results.schema import SCHEMA_VERSION
 from bench.results.store import WRITE_WAIT_S, Store, StoreLockedError, lock_path
 
 ROW_PROPERTY = "bench_row"  # the user_properties entry that carries a row (JSON) from a worker
+RESUMED_PROPERTY = "bench_resumed"  # user_properties entry of a case skipped by resume
 
 
 class ResultWriter:

@@ -74,6 +74,23 @@ def read(path: str | os.PathLike) -> dict:
     return saved
 
 
+def unreadable(path: str | os.PathLike) -> str:
+    """Why `path` cannot be loaded as a kept model ('' when it can): truncated or corrupt, written
+    in a newer format than this bench reads, or not a kept model at all."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a cut-off zip, flipped bytes, a pickle with code
+        detail = (str(exc).strip().splitlines() or [""])[0]
+        return f"{path} is truncated or corrupt ({type(exc).__name__}: {detail})"
+    found = saved.get("format") if isinstance(saved, dict) else None
+    if isinstance(found, int) and found > FORMAT:
+        return (f"{path} is a kept model of format {found}, newer than this bench reads ({FORMAT}); "
+                "upgrade prunebench to load it")
+    if found != FORMAT:
+        return f"{path} is not a pruned model of format {FORMAT} (saved by bench.structured.io.save)"
+    return ""
+
+
 def _resize(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Give every parameter and buffer the shape it has in `state` (values are loaded after)."""
     modules = dict(model.named_modules())

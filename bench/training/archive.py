@@ -10,10 +10,10 @@ import tarfile
 from pathlib import Path
 
 from bench.errors import InvalidValueError, MissingFileError
-from bench.training.cache import WeightsCache, atomic_write
+from bench.training.cache import KEY, WeightsCache, atomic_write
 
-MEMBER = re.compile(r"(?P<key>[0-9a-f]{12})/(?P<file>weights\.pt|meta\.json)")
 FILES = ("weights.pt", "meta.json")
+MEMBER = re.compile(f"(?P<key>{KEY.pattern})/(?P<file>{'|'.join(map(re.escape, FILES))})")
 
 
 class DamagedArchiveError(InvalidValueError):
@@ -21,17 +21,18 @@ class DamagedArchiveError(InvalidValueError):
 
 
 def select(cache: WeightsCache, keys=None, datasets=None, archs=None, seeds=None) -> list[str]:
-    """Keys of the pretrained entries chosen by key or by dataset, arch and seed (None: any),
-    followed by the checkpoints of each (entries whose `pretrained` is a chosen key)."""
+    """Keys of the entries of any kind chosen by key or by dataset, arch and seed (None: any),
+    followed by the checkpoints of each chosen model (entries whose `pretrained` is a chosen key);
+    a checkpoint is chosen with its model, or by its own key."""
     metas = cache.entries()
-    chosen = [m["key"] for m in metas if "pretrained" not in m
+    chosen = [m["key"] for m in metas if ("pretrained" not in m or (keys and m["key"] in keys))
               and (not keys or m["key"] in keys) and (not datasets or m.get("dataset") in datasets)
               and (not archs or m.get("arch") in archs) and (not seeds or m.get("seed") in seeds)]
     unknown = sorted(set(keys or ()) - {m["key"] for m in metas})
     if unknown:
         raise MissingFileError(f"no cache entry {', '.join(unknown)} in {cache.root} "
                                "(python -m bench zoo lists them)")
-    return chosen + [m["key"] for m in metas if m.get("pretrained") in chosen]
+    return list(dict.fromkeys(chosen + [m["key"] for m in metas if m.get("pretrained") in chosen]))
 
 
 def export_entries(cache: WeightsCache, keys: list[str], path: str | Path) -> int:
@@ -64,7 +65,7 @@ def read_archive(path: str | Path) -> dict[str, dict[str, bytes]]:
         with tarfile.open(path, mode="r:*") as tar:
             for member in tar.getmembers():
                 match = MEMBER.fullmatch(member.name)
-                if member.isdir() and re.fullmatch(r"[0-9a-f]{12}", member.name):
+                if member.isdir() and KEY.fullmatch(member.name):
                     continue
                 if not (match and member.isfile()):
                     raise DamagedArchiveError(f"{path}: unsafe or unknown member {member.name!r} "

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -15,6 +16,24 @@ import torch
 from filelock import FileLock
 
 from bench.errors import BenchError
+
+# Every kind of entry the cache holds, with the prefix of its keys (then 12 hex digits). Export,
+# import, listing and cleaning go by this list: a new kind is added here.
+KINDS = {"model": "", "checkpoint": "", "imp-round": "imp-"}
+KEY = re.compile("(?:" + "|".join(sorted({re.escape(p) for p in KINDS.values()})) + ")[0-9a-f]{12}")
+
+
+def entry_key(kind: str, digest: str) -> str:
+    """The cache key of an entry of `kind` whose identity hashes to `digest` (12 hex digits)."""
+    return KINDS[kind] + digest
+
+
+def kind_of(meta: dict) -> str:
+    """'model' (trained weights), 'checkpoint' (a step of pretraining) or the entry's own kind
+    (e.g. 'imp-round': the state after an iterative-pruning round, kept to resume)."""
+    if meta.get("kind"):
+        return str(meta["kind"])
+    return "checkpoint" if "pretrained" in meta else "model"
 
 
 def default_cache_dir(explicit: str | os.PathLike | None = None) -> Path:

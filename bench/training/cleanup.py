@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from filelock import FileLock, Timeout
 
 from bench.errors import InvalidValueError
-from bench.training.cache import WeightsCache
+from bench.training import cache as cache_entries
+from bench.training.cache import WeightsCache, kind_of
 
-KINDS = ("model", "checkpoint", "imp-round", "damaged")
+KINDS = (*cache_entries.KINDS, "damaged")
 
 
 class NothingChosenError(InvalidValueError):
@@ -26,14 +27,6 @@ class Entry:
     kind: str
     meta: dict
     bytes: int
-
-
-def kind_of(meta: dict) -> str:
-    """'model' (trained weights), 'checkpoint' (a step of pretraining) or the entry's own kind
-    (e.g. 'imp-round': the state after an iterative-pruning round, kept to resume)."""
-    if meta.get("kind"):
-        return str(meta["kind"])
-    return "checkpoint" if "pretrained" in meta else "model"
 
 
 def entries(cache: WeightsCache, verify: bool = False) -> list[Entry]:
@@ -53,7 +46,7 @@ def choose(cache: WeightsCache, kinds=None, datasets=None, archs=None, seeds=Non
     """The entries matching every selector given (None: any); at least one must be given."""
     if not any((kinds, datasets, archs, seeds, keys)):
         raise NothingChosenError(
-            "say which entries to remove: --kind (model, checkpoint, imp-round, damaged), "
+            f"say which entries to remove: --kind ({', '.join(KINDS)}), "
             "--datasets, --archs, --seeds or --keys (python -m bench zoo lists them)")
     unknown = sorted(set(kinds or ()) - set(KINDS))
     if unknown:

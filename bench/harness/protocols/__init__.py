@@ -9,8 +9,10 @@ from bench.harness.protocols.registry import (
     ProtocolOptionError,
     control,
     protocol,
+    refusal,
     resolve,
     split,
 )
 
-__all__ = ["PROTOCOLS", "Option", "ProtocolOptionError", "control", "protocol", "resolve", "split"]
+__all__ = ["PROTOCOLS", "Option", "ProtocolOptionError", "control", "protocol", "refusal", "resolve",
+           "split"]

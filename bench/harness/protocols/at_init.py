@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bench.harness.protocols.registry import control, protocol
+from bench.harness.protocols.registry import control, mask_control, protocol
 from bench.harness.steps import CaseRun
 
 
-@protocol("at_init", {"control": control("shuffle", "invert", "reinit")})
+@protocol("at_init", {"control": control("shuffle", "invert", "reinit")},
+          refuses=lambda kind, options: mask_control(kind, options["control"]))
 def at_init(run: CaseRun) -> None:
     """Prune the initialisation of the pretrained model (its seed), then train the sparse network
     with the pretraining recipe. At ratio 1 this is pretraining itself: with the case seed equal

@@ -3,7 +3,7 @@ a cubic schedule while the model is finetuned; the method is called at each prun
 
 from __future__ import annotations
 
-from bench.harness.protocols.registry import Option, ProtocolOptionError, control, protocol
+from bench.harness.protocols.registry import Option, ProtocolOptionError, control, mask_control, protocol
 from bench.harness.steps import CaseRun
 
 
@@ -39,7 +39,7 @@ def schedule(keep: float, steps: int, prunings: int, begin: float, end: float
     "begin": Option(0.0, "fraction of the finetuning steps where pruning starts", _fraction),
     "end": Option(0.75, "fraction of the finetuning steps where the target is reached", _fraction),
     "control": control("shuffle", "invert"),
-})
+}, refuses=lambda kind, options: mask_control(kind, options["control"]))
 def gmp(run: CaseRun) -> None:
     """Finetune the pretrained model with the case's recipe while pruning it gradually; the
     sanity control 'shuffle' permutes the final masks, 'invert' inverts every pruning step."""

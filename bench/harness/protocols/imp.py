@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import math
 
-from bench.harness.protocols.registry import Option, ProtocolOptionError, control, protocol
+from bench.harness.protocols.registry import (
+    Option,
+    ProtocolOptionError,
+    control,
+    mask_control,
+    protocol,
+)
 from bench.harness.steps import CaseRun
+from bench.training.cache import entry_key
 from bench.training.recipes import stable_hash
 
 TRAJECTORY_FORMAT = 1  # bump when a round's meaning changes; cached rounds are then redone
@@ -42,6 +49,14 @@ def rounds(keep: float, fraction: float) -> list[float]:
     return [(1 - fraction) ** i for i in range(1, n)] + [keep]
 
 
+def _refuses(kind: str, options: dict) -> str:
+    """Channel methods: their removed channels cannot be rewound to a dense checkpoint."""
+    if kind == "channel" and options["rewind"] == "weights":
+        return ("imp rewinds the weights to a dense checkpoint, which a channel method's removed "
+                "channels cannot take; use oneshot, gmp or scratch")
+    return mask_control(kind, options["control"] if options["control"] != "reinit" else "")
+
+
 @protocol("imp", {
     "fraction": Option(0.2, "fraction of the kept weights pruned per round", _fraction),
     "rewind": Option("weights", "between rounds: weights (rewind weights and learning rate to "
@@ -50,7 +65,7 @@ def rounds(keep: float, fraction: float) -> list[float]:
                      choices=("weights", "lr", "finetune")),
     "rewind_step": Option("epoch", "step of pretraining to rewind to ('epoch': one epoch)", _step),
     "control": control("shuffle", "invert", "reinit"),
-})
+}, refuses=_refuses)
 def imp(run: CaseRun) -> None:
     """Rounds of pruning and retraining from the pretrained model to the case's ratio.
     Controls: 'shuffle' permutes the final masks within layers, 'reinit' trains the final sparse
@@ -126,11 +141,11 @@ def _key(run: CaseRun, i: int, keep: float, last: bool) -> str:
     if options["control"] != "invert" and not last:
         options["control"] = ""
     case = {k: v for k, v in run.case.non_default().items() if k not in ("ratio", "protocol")}
-    return "imp-" + stable_hash({
+    return entry_key("imp-round", stable_hash({
         "format": TRAJECTORY_FORMAT, "case": case, "method_hash": run.row["method_hash"],
         "pretrained": run.row["pretrained_sha256"], "pretrain": run.pretrain_recipe.key,
         "finetune": run.finetune_recipe.key, "options": options, "round": i + 1,
-        "keep": repr(keep)})
+        "keep": repr(keep)}))
 
 
 def _restore(run: CaseRun, key: str) -> bool:

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from bench.errors import BenchError
 from bench.harness.steps import CaseRun
 from bench.registry import Registry
+from bench.suggest import did_you_mean
 
 Protocol = Callable[[CaseRun], None]
+Refuses = Callable[[str, dict], str]  # (method KIND, resolved options) -> why not, or ''
 PROTOCOLS: Registry[Protocol] = Registry("protocol")
 
 
@@ -36,13 +38,29 @@ def control(*allowed: str) -> Option:
                   choices=("", *allowed))
 
 
-def protocol(name: str, options: dict[str, Option] | None = None
+def protocol(name: str, options: dict[str, Option] | None = None, refuses: Refuses | None = None
              ) -> Callable[[Protocol], Protocol]:
-    """Register the decorated function as the protocol `name`, taking `options`."""
+    """Register the decorated function as the protocol `name`, taking `options`; `refuses` says
+    why a method KIND cannot run under it with given options ('' when it can)."""
     def register(fn: Protocol) -> Protocol:
         fn.options = dict(options or {})  # type: ignore[attr-defined]
+        fn.refuses = refuses or (lambda kind, options: "")  # type: ignore[attr-defined]
         return PROTOCOLS.register(name, fn)
     return register
+
+
+def mask_control(kind: str, chosen: str) -> str:
+    """Why a sanity control handed to the prune step cannot run for a method of `kind`, or ''."""
+    if kind == "channel" and chosen:
+        return (f"control={chosen} changes masks, but a channel method removes channels "
+                "physically; use the control with a mask method")
+    return ""
+
+
+def refusal(kind: str, spec: str) -> str:
+    """Why a method of KIND `kind` cannot run under the protocol string `spec` ('' when it can)."""
+    fn, options = resolve(spec)
+    return fn.refuses(kind, options)  # type: ignore[attr-defined]
 
 
 def split(spec: str) -> tuple[str, str]:
@@ -62,8 +80,8 @@ def resolve(spec: str) -> tuple[Protocol, dict]:
     for pair in filter(None, text.split(",")):
         key, eq, value = pair.partition("=")
         if key not in declared:
-            raise ProtocolOptionError(f"protocol {name!r} has no option {key!r}; its options: "
-                                      f"{valid}")
+            raise ProtocolOptionError(f"protocol {name!r} has no option {key!r}"
+                                      f"{did_you_mean(key, declared)}; its options: {valid}")
         if not eq:
             raise ProtocolOptionError(f"protocol option {key!r} has no value: write {key}=VALUE")
         try:
