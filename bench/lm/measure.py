@@ -19,7 +19,7 @@ from bench.metrics.profile import Profile, profile
 from bench.metrics.size import count_params
 from bench.training.cache import atomic_write
 
-DENSE_FOLDER = "lm-dense"  # under the cache root: dense figures, one JSON file per key
+DENSE_FOLDER = "lm/dense"  # under the cache root: dense figures, one JSON file per key
 
 
 def dense_profile(model: nn.Module, windows: Tensor) -> Profile:

@@ -31,6 +31,7 @@ EMBEDDED = {
     "tiny_gpt": "GPT-2 style, 2 blocks of width 64, bytes as tokens, trained here on Shakespeare",
 }
 FORMAT = 1  # of the cached folders: bump to make them again
+LM_FOLDER = "lm/models"  # under the cache root: one Hugging Face folder per embedded model
 
 
 class LanguageModelError(BenchError, ValueError):
@@ -78,8 +79,8 @@ def recorded_sha256(name: str, cache: str | os.PathLike | None = None) -> str | 
     model's as its cache entry records it (None when it is not made yet), a folder's weights'."""
     if name in EMBEDDED:
         try:
-            meta = json.loads((default_cache_dir(cache) / f"lm-{name}-v{FORMAT}" / "bench-meta.json")
-                              .read_text())
+            meta = json.loads((default_cache_dir(cache) / LM_FOLDER / f"{name}-v{FORMAT}"
+                               / "bench-meta.json").read_text())
         except (OSError, ValueError):
             return None
         return meta.get("sha256")
@@ -145,15 +146,15 @@ def _hf_tokenizer(folder: Path, name: str) -> Tokenizer:
 def _cached(name: str, make, cache: str | os.PathLike | None) -> tuple[Path, dict]:
     """The cached folder of embedded model `name` and its metadata, made once (under a lock) and
     checked by sha256 on every load; a damaged folder is made again."""
-    root = default_cache_dir(cache)
-    folder = root / f"lm-{name}-v{FORMAT}"
+    root = default_cache_dir(cache) / LM_FOLDER
+    folder = root / f"{name}-v{FORMAT}"
     meta = _intact(folder)
     if meta is None:
         root.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(root / f"lm-{name}.lock")):
+        with FileLock(str(root / f"{name}.lock")):
             meta = _intact(folder)
             if meta is None:
-                tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".lm-{name}-"))
+                tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-"))
                 try:
                     meta = make(tmp)
                     meta["sha256"] = sha256(tmp / "model.safetensors")

@@ -10,7 +10,7 @@ from filelock import FileLock, Timeout
 
 from bench.errors import InvalidValueError
 from bench.training import cache as cache_entries
-from bench.training.cache import WeightsCache, kind_of
+from bench.training.cache import KEY, WeightsCache, kind_of
 
 KINDS = (*cache_entries.KINDS, "damaged")
 
@@ -30,10 +30,11 @@ class Entry:
 
 
 def entries(cache: WeightsCache, verify: bool = False) -> list[Entry]:
-    """Every folder under the cache root; with `verify`, a folder whose weights miss their
+    """Every entry folder under the cache root (named by a key of one of KINDS; the language
+    models' own folder, lm/, is not among them); with `verify`, a folder whose weights miss their
     checksum (or whose metadata cannot be read) is of kind 'damaged'."""
     out = []
-    for folder in sorted(p for p in cache.root.glob("*") if p.is_dir()):
+    for folder in sorted(p for p in cache.root.glob("*") if p.is_dir() and KEY.fullmatch(p.name)):
         meta = cache.meta(folder.name) or {}
         damaged = not meta or (verify and not cache.intact(folder.name, meta))
         size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
