@@ -137,3 +137,9 @@ def test_a_case_runs_without_pytest(shared_cache, tmp_path):
     row, error = execute(Case("wanda", "wikitext2", "tiny_gpt", 2, 0),
                          BenchEnv(zoo=Zoo(shared_cache, tmp_path), methods_dir="methods"))
     assert row["status"] == "skipped" and "wiki.test.raw" in row["error"]
+
+
+def test_the_exact_grid_options_select_lm_cases(tmp_path, shared_cache):
+    code, out = run_suite(SUITE, tmp_path / "suite", tmp_path / "x.duckdb", shared_cache,
+                          "--bench-ratios", "1", "--bench-seeds", "0", "-k", "wanda", "--collect-only")
+    assert code == 0 and "1/11 tests collected (10 deselected)" in out, out

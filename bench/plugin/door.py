@@ -47,8 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "pytest-timeout plugin (pip install pytest-timeout)")
 
 
-@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
-def select_exact_grid(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Count the cases before -k, -m or a suite deselects any; keep only the exact ratios/seeds."""
     config.stash[_COLLECTED] = [c for c in map(case_of, items) if c is not None]
     ratios, seeds = _numbers(config, "bench_ratios", float), _numbers(config, "bench_seeds", int)
@@ -68,17 +68,15 @@ def select_exact_grid(config: pytest.Config, items: list[pytest.Item]) -> None:
         items[:] = keep
 
 
-@pytest.hookimpl(trylast=True)  # on the selected cases only (after -k, suites and shards)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Language-model cases whose model or data cannot be found: refused before any case runs."""
+def _lm_problems(config: pytest.Config, items: list[pytest.Item]) -> str:
+    """Language-model cases among `items` whose model or data cannot be found, or ''."""
     pairs = {(c.dataset, c.arch) for c in map(case_of, items) if c is not None and c.task == "lm"}
     if not pairs:
-        return
+        return ""
     from bench.lm import door_problem
 
     problems = sorted({p for d, a in pairs if (p := door_problem(d, a, config.getoption("bench_data")))})
-    if problems:
-        raise pytest.UsageError("language-model cases cannot run:\n  " + "\n  ".join(problems))
+    return "language-model cases cannot run:\n  " + "\n  ".join(problems) if problems else ""
 
 
 def _what_selected(config: pytest.Config) -> str:
@@ -111,11 +109,14 @@ def _selects_none(config: pytest.Config, cases: list) -> str:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Bench cases were collected but the selection kept none: refuse with what there is."""
+    """Bench cases were collected but the selection kept none, or selected language-model cases
+    lack their model or data: refuse with what there is."""
     cases = session.config.stash.get(_COLLECTED, [])
-    if not cases or session.items or EMPTY_SHARD in session.config.stash:  # an empty shard is no error
-        return
-    message = _cannot_run(session.config) or _selects_none(session.config, cases)
+    message = _lm_problems(session.config, session.items)  # the cases selected, after -k and shards
+    if not message:
+        if not cases or session.items or EMPTY_SHARD in session.config.stash:  # empty shard: no error
+            return
+        message = _cannot_run(session.config) or _selects_none(session.config, cases)
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is None:
         raise pytest.UsageError(message)
