@@ -23,6 +23,9 @@ KINDS = ("unstructured", "nm", "channel")
 PruneFn = Callable[..., dict]
 
 
+TASKS = ("classification", "lm")  # what a method runs on unless it declares TASKS
+
+
 @dataclass
 class Method:
     """A method file: its name, description, source hash and either `prune` or the load error."""
@@ -39,6 +42,11 @@ class Method:
     def kind(self) -> str:
         """The declared KIND (default unstructured)."""
         return self.attributes.get("KIND", "unstructured")
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks the method can run (TASKS; default: classification and lm)."""
+        return tuple(self.attributes.get("TASKS", TASKS))
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,7 @@ from bench import PruneContext
 from bench.select import keep_count, top_per_group, top_per_row
 
 CALIBRATION = "gram"
+TASKS = ("lm",)  # it needs the inputs of transformer blocks
 UPDATES_WEIGHTS = True
 BLOCK = 128
 DAMP = 0.01

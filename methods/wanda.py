@@ -11,6 +11,7 @@ from bench import PruneContext
 from bench.select import row_select
 
 CALIBRATION = "norms"
+TASKS = ("lm",)  # it needs the inputs of transformer blocks
 
 
 def prune(model, compression: float, ctx: PruneContext) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+_DB_VARIABLE = "PRUNEBENCH_TESTS_DB"  # the session's database, for its xdist workers
 _OWN = pytest.StashKey[tuple[Path, str | None]]()  # the session's own folder, the $BENCH_CACHE before
 
 
@@ -17,8 +18,12 @@ _OWN = pytest.StashKey[tuple[Path, str | None]]()  # the session's own folder, t
 def pytest_configure(config: pytest.Config) -> None:
     """The tests' own results database and weights cache, in a temporary folder, never the user's
     ./results.duckdb or $BENCH_CACHE ($BENCH_TEST_CACHE names a cache the tests may fill and keep).
-    xdist workers inherit the options and the environment from the controller."""
+    xdist workers inherit the environment from the controller, and take the options from it."""
     if hasattr(config, "workerinput"):
+        if getattr(config.option, "bench_db", None) is None:
+            config.option.bench_db = os.environ.get(_DB_VARIABLE)
+        if getattr(config.option, "bench_cache", None) is None:
+            config.option.bench_cache = os.environ.get("BENCH_CACHE")
         return
     own = Path(tempfile.mkdtemp(prefix="prunebench-tests-"))
     config.stash[_OWN] = own, os.environ.get("BENCH_CACHE")
@@ -28,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "bench_cache", None) is None:
         config.option.bench_cache = cache
     os.environ["BENCH_CACHE"] = config.option.bench_cache or cache
+    os.environ[_DB_VARIABLE] = config.option.bench_db
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -35,6 +41,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     own, before = config.stash[_OWN]
     shutil.rmtree(own, ignore_errors=True)
+    os.environ.pop(_DB_VARIABLE, None)
     if before is None:
         os.environ.pop("BENCH_CACHE", None)
     else:

@@ -44,7 +44,7 @@ def test_grid_ids_are_unique_and_every_key_differs():
 
 
 def test_report_keys_are_derived_from_the_case_and_stored():
-    assert GROUP_KEYS == ("dataset", "arch", "method", "ratio")
+    assert GROUP_KEYS == ("dataset", "arch", "method", "ratio", "pattern")
     assert set(CONDITION_KEYS) == {"pretrain_recipe", "finetune_recipe", "pretrain_seed",
                                    "include_classifier", "calibration_size", "protocol",
                                    "target", "round_to"}

@@ -17,7 +17,8 @@ from bench.methods import discover
 from bench.training.zoo import Zoo
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = sorted(discover(REPO / "methods"))
+METHODS = sorted(n for n, m in discover(REPO / "methods").items()
+                 if not m.ok or "classification" in m.tasks)  # LM-only methods: tests/test_lm_*
 TINY = {"pretrain": "pretrain-small-fast", "finetune": "finetune-small-fast"}
 
 

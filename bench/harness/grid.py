@@ -17,11 +17,14 @@ DEFAULT_SEEDS = (0, 1, 2)
 PROTOCOLS_VARIABLE = "BENCH_PROTOCOLS"  # set by --bench-protocol (';'-separated)
 
 
-def method_names(folder: str | None = None, kinds: Iterable[str] | None = None) -> list[str]:
-    """Every method file's name (of the given KINDs, if any), broken ones included: their
-    cases fail with the reason."""
+def method_names(folder: str | None = None, kinds: Iterable[str] | None = None,
+                 task: str | None = None) -> list[str]:
+    """Every method file's name (of the given KINDs and able to run `task`, if given), broken
+    ones included: their cases fail with the reason."""
     found = discover(folder or os.environ.get("BENCH_METHODS"))
-    return sorted(n for n, m in found.items() if kinds is None or not m.ok or m.kind in kinds)
+    return sorted(n for n, m in found.items()
+                  if not m.ok or ((kinds is None or m.kind in kinds)
+                                  and (task is None or task in m.tasks)))
 
 
 def cases(
@@ -38,7 +41,9 @@ def cases(
     `fixed` sets the other Case fields (recipes, pretrain_seed...) for all of them. Without
     `methods`, every method file of the `kinds` (the ShrinkBench grids: masks at any ratio; N:M
     patterns fix their own sparsity and channel methods have their own suite)."""
-    names = list(methods) if methods is not None else method_names(kinds=kinds)
+    datasets = list(datasets)
+    task = "lm" if all(Case("", d, "", 1).task == "lm" for d in datasets) else "classification"
+    names = list(methods) if methods is not None else method_names(kinds=kinds, task=task)
     grid = itertools.product(names, datasets, archs, ratios, seeds)
     made = under_protocols([Case(m, d, a, r, s, **fixed) for m, d, a, r, s in grid])
     return [pytest.param(c, id=c.id, marks=list(marks)) for c in made]

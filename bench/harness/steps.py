@@ -52,6 +52,9 @@ class CaseRun:
         row["method_hash"] = found.source_hash if found else None  # recorded even if it is broken
         self.method = env.method(case.method)
         row["method_kind"] = self.method.kind
+        if "classification" not in self.method.tasks:
+            raise UnsupportedKindError(f"method {case.method!r} runs on {', '.join(self.method.tasks)} "
+                                       "cases only (its TASKS), not on image classification")
         self.nm: tuple[int, int] | None = None
         if case.pattern != UNSTRUCTURED:  # the case's pattern: the method must honour it
             self.nm = parse_pattern(case.pattern)

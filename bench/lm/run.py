@@ -42,6 +42,9 @@ class LMRun:
         row["method_hash"] = found.source_hash if found else None
         self.method = env.method(case.method)
         row["method_kind"] = self.method.kind
+        if "lm" not in self.method.tasks:
+            raise UnsupportedKindError(f"method {case.method!r} runs on {', '.join(self.method.tasks)} "
+                                       "cases only (its TASKS), not on language models")
         if self.method.kind == "channel":
             raise UnsupportedKindError(
                 f"method {case.method!r} removes channels; channel pruning of language models is "
