@@ -34,12 +34,28 @@ def run(args: argparse.Namespace) -> int:
             "pretrain": spec.pretrain_recipe, "finetune": spec.finetune_recipe,
             "augmentation": spec.augmentation, "source": spec.source,
         })
+    corpora = _corpora(args.bench_data)
     if args.json:
-        print_json(rows)
+        print_json([r | {"task": "classification"} for r in rows] + corpora)
         return 0
     print_table([{k: v for k, v in r.items() if k != "augmentation"} for r in rows])
+    print("\ntext corpora (language models; cases of these datasets are of task lm):\n")
+    print_table([{k: v for k, v in r.items() if k != "task"} for r in corpora])
     print(f"\ndata root: {data.data_root(args.bench_data)}")
     return 0
+
+
+def _corpora(root: str | None) -> list[dict]:
+    """The language-model corpora: window length, test windows, whether their files are here."""
+    from bench.lm import corpus
+
+    out = []
+    for name, spec in corpus.CORPORA.items():
+        here = corpus.available(name, root)
+        out.append({"name": name, "task": "lm", "window": spec.window,
+                    "test windows": spec.eval_windows or "all", "available": here,
+                    "source": spec.description})
+    return out
 
 
 def _download(name: str, root: str | None) -> int:

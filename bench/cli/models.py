@@ -38,5 +38,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 row |= {"params": None, "classifier": reason}
         rows.append(row)
+    if ds is None:  # language models: any text corpus; a local folder is named by its path
+        from bench.lm.models import EMBEDDED
+
+        rows += [{"name": name, "source": "language model (task lm)", "sizes": "tokens",
+                  "description": what} for name, what in EMBEDDED.items() if args.filter in name]
     print_rows(rows, args.json)
     return 0

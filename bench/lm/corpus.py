@@ -63,6 +63,13 @@ def is_corpus(name: str) -> bool:
     return name in CORPORA
 
 
+def available(name: str, root: str | os.PathLike | None = None) -> bool:
+    """True when the corpus's files are here (checked by name only: nothing is read)."""
+    if get(name).embedded:
+        return True
+    return all((data_root(root) / f).is_file() for f in (WIKITEXT_TEST, C4_SHARD))
+
+
 def test_text(name: str, root: str | os.PathLike | None = None) -> str:
     """The text perplexity is measured on."""
     if get(name).embedded:
