@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import os
 
-from bench.lm.windows import calibration, fingerprint, test_windows
-
 __all__ = ["calibration", "door_problem", "fingerprint", "test_windows"]
+
+
+def __getattr__(name: str):
+    """calibration, fingerprint and test_windows, imported on use (they need torch; listing the
+    corpora does not)."""
+    if name in ("calibration", "fingerprint", "test_windows"):
+        from bench.lm import windows
+
+        return getattr(windows, name)
+    raise AttributeError(f"module 'bench.lm' has no attribute {name!r}")
 
 
 def door_problem(dataset: str, arch: str, data_root: str | os.PathLike | None = None) -> str | None:
