@@ -143,3 +143,15 @@ def test_the_exact_grid_options_select_lm_cases(tmp_path, shared_cache):
     code, out = run_suite(SUITE, tmp_path / "suite", tmp_path / "x.duckdb", shared_cache,
                           "--bench-ratios", "1", "--bench-seeds", "0", "-k", "wanda", "--collect-only")
     assert code == 0 and "1/11 tests collected (10 deselected)" in out, out
+
+
+def test_the_device_check_says_when_there_is_no_cuda():
+    import subprocess
+    import sys
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is here: run scripts/device_check.py itself")
+    done = subprocess.run([sys.executable, "scripts/device_check.py"], capture_output=True, text=True)
+    assert done.returncode == 0 and "no CUDA device here" in done.stdout
