@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -153,5 +154,6 @@ def test_the_device_check_says_when_there_is_no_cuda():
 
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is here: run scripts/device_check.py itself")
-    done = subprocess.run([sys.executable, "scripts/device_check.py"], capture_output=True, text=True)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "device_check.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert done.returncode == 0 and "no CUDA device here" in done.stdout
