@@ -24,6 +24,7 @@ def test_prune(case, bench_case):
 '''
 
 
+@pytest.mark.slow
 def test_one_shot_cases_are_run_under_each_named_protocol_and_k_selects(tmp_path, shared_cache):
     db = tmp_path / "r.duckdb"
     code, out = run_suite(SUITE, tmp_path / "s", db, shared_cache, "--bench-protocol", "imp",
@@ -38,6 +39,7 @@ def test_one_shot_cases_are_run_under_each_named_protocol_and_k_selects(tmp_path
     assert got[0]["prune_steps"] == 3
 
 
+@pytest.mark.slow
 def test_an_unknown_protocol_is_a_usage_error_listing_the_valid_ones(tmp_path, shared_cache):
     code, out = run_suite(SUITE, tmp_path / "s", tmp_path / "r.duckdb", shared_cache,
                           "--bench-protocol", "lottery")

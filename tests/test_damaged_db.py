@@ -61,6 +61,7 @@ def test_an_intact_database_passes_the_check(make_results_db, case_row):
     Store(path).close()
 
 
+@pytest.mark.slow
 def test_the_suite_stops_before_its_first_case(tmp_path, truncated, shared_cache):
     folder = tmp_path / "suite"
     folder.mkdir()

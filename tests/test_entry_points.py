@@ -79,6 +79,7 @@ def _pytest(folder: Path, site: Path, cache: Path, *args: str) -> subprocess.Com
     return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_the_plugin_runs_suites_from_any_folder(site, tmp_path, shared_cache):
     (tmp_path / "suites").mkdir()
     (tmp_path / "suites" / "suite_elsewhere.py").write_text(textwrap.dedent(SUITE))
@@ -93,6 +94,7 @@ def test_the_plugin_runs_suites_from_any_folder(site, tmp_path, shared_cache):
     assert found == [("passed", "magnitude_global")]
 
 
+@pytest.mark.slow
 def test_the_entry_point_and_a_conftest_register_the_plugin_once(site, tmp_path, shared_cache):
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["bench.plugin"]\n')
     (tmp_path / "suite_elsewhere.py").write_text(textwrap.dedent(SUITE))

@@ -139,6 +139,7 @@ def suite_dir(tmp_path: Path, folder: Path) -> tuple[Path, Path]:
     return run, folder
 
 
+@pytest.mark.slow
 def test_a_broken_method_fails_only_its_own_cases(suite_dir, shared_cache):
     run, methods = suite_dir
     result = _run_suite(run, methods, shared_cache, "-rA")
@@ -159,6 +160,7 @@ def test_a_broken_method_fails_only_its_own_cases(suite_dir, shared_cache):
     assert "ZeroDivisionError: boom at import" in error
 
 
+@pytest.mark.slow
 def test_strict_flag_makes_a_broken_method_a_collection_error(suite_dir, shared_cache):
     run, methods = suite_dir
     result = _run_suite(run, methods, shared_cache, "--bench-strict-methods")

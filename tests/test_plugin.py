@@ -15,6 +15,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# These tests start pytest processes; one worker builds the serial and -n 2 runs once for all.
+pytestmark = [pytest.mark.xdist_group("plugin"), pytest.mark.slow]
+
 SUITE = '''
 import os
 import signal

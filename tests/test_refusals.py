@@ -75,6 +75,7 @@ def _error_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if line.startswith("ERROR:")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,expected", [
     (["--bench-suite", "tiyn"], "unknown --bench-suite 'tiyn' (did you mean 'tiny'?); valid names: "
                                 "all, default, tiny"),
@@ -94,6 +95,7 @@ def test_refused_in_one_line_before_any_case(project, shared_cache, args, expect
     assert not (project / "r.duckdb").exists()  # nothing written, nothing left behind
 
 
+@pytest.mark.slow
 def test_a_device_this_machine_lacks_is_refused(project, shared_cache):
     import torch
 
@@ -106,6 +108,7 @@ def test_a_device_this_machine_lacks_is_refused(project, shared_cache):
         line.endswith("devices here: cpu")
 
 
+@pytest.mark.slow
 def test_exact_ratio_and_seed_selection(project, shared_cache):
     code, out = pytest_run(project, shared_cache, "--bench-suite", "tiny", "--bench-ratios", "1,2",
                            "--bench-seeds", "1", "-k", "magnitude", "--co")
@@ -114,6 +117,7 @@ def test_exact_ratio_and_seed_selection(project, shared_cache):
     assert ids == ["magnitude_global-digits-mlp-r1-s1", "magnitude_global-digits-mlp-r2-s1"]
 
 
+@pytest.mark.slow
 def test_a_case_over_the_timeout_fails_with_its_row(project, shared_cache):
     """The slow method sleeps a minute in prune; at 10 s the case fails and its row says why.
     (That rows record the pruning time, prune_seconds, tests/test_case_metrics.py checks.)"""
@@ -162,6 +166,7 @@ def test_a_download_without_network_is_one_line(monkeypatch, tmp_path, capsys):
     assert err.count("\n") == 1 and "could not download mnist" in err and "Name or service" in err
 
 
+@pytest.mark.slow
 def test_a_method_named_like_a_standard_module_does_not_shadow_it(tmp_path):
     """Run from inside a methods folder holding random.py, `python -m bench` and pytest still get
     the standard library's random (Python puts the current folder first on sys.path for -m)."""
