@@ -82,7 +82,7 @@ def _group_of(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # an xdist hook: unknown without it
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Under `-n N` (xdist's `load`), the tests of a module marked `xdist_group` go to one worker,
     so its expensive module fixture (a suite run, a case) is built once, not on every worker; every
