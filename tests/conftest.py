@@ -1,8 +1,10 @@
-"""Shared fixtures of the test suite."""
+"""Shared fixtures of the test suite, and its scheduling over xdist workers."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -103,3 +105,43 @@ def make_results_db(tmp_path):
         return path
 
     return make
+
+
+# A module that declares `pytestmark = pytest.mark.xdist_group("NAME")` (read from its text, as
+# bench.plugin.suites reads suite marks): its tests form one unit of work for one xdist worker.
+_GROUP = re.compile(r"""^pytestmark\b.*xdist_group\(\s*["']([\w.-]+)["']""", re.MULTILINE)
+
+
+@functools.cache
+def _group_of(path: Path) -> str | None:
+    """The xdist group a test module declares, or None."""
+    found = _GROUP.search(path.read_text(errors="replace")) if path.is_file() else None
+    return found.group(1) if found else None
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # an xdist hook: unknown without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under `-n N` (xdist's `load`), the tests of a module marked `xdist_group` go to one worker,
+    so its expensive module fixture (a suite run, a case) is built once, not on every worker; every
+    other test is scheduled on its own. (xdist's own `--dist loadgroup` groups nothing under pytest
+    9, which derives node ids from their structure: the `@group` suffix it sets is lost.)"""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        """xdist's scope scheduler, whose scope is the module for grouped modules, else the test;
+        larger units first, then in collection order (the `slow` tests are collected first)."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            group = _group_of(config.rootpath / module)
+            return f"group:{group}" if group else nodeid
+
+    return ModuleGroups(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (they start pytest or Python processes) first, so that the workers share
+    them out at the start instead of one worker finishing the last of them alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

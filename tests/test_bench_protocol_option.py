@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
+from inprocess import run_pytest
 from test_plugin import rows, run_suite
 
 from bench.harness.case import Case
@@ -24,6 +27,7 @@ def test_prune(case, bench_case):
 '''
 
 
+@pytest.mark.slow
 def test_one_shot_cases_are_run_under_each_named_protocol_and_k_selects(tmp_path, shared_cache):
     db = tmp_path / "r.duckdb"
     code, out = run_suite(SUITE, tmp_path / "s", db, shared_cache, "--bench-protocol", "imp",
@@ -38,9 +42,13 @@ def test_one_shot_cases_are_run_under_each_named_protocol_and_k_selects(tmp_path
     assert got[0]["prune_steps"] == 3
 
 
-def test_an_unknown_protocol_is_a_usage_error_listing_the_valid_ones(tmp_path, shared_cache):
-    code, out = run_suite(SUITE, tmp_path / "s", tmp_path / "r.duckdb", shared_cache,
-                          "--bench-protocol", "lottery")
+def test_an_unknown_protocol_is_a_usage_error_listing_the_valid_ones(tmp_path, shared_cache, monkeypatch,
+                                                                    capsys):
+    (tmp_path / "suite_tiny.py").write_text(textwrap.dedent(SUITE))
+    code, out = run_pytest(tmp_path, ["suite_tiny.py", "-p", "bench.plugin", "-p", "no:cacheprovider",
+                                      "--rootdir", str(tmp_path), "--bench-db", str(tmp_path / "r.duckdb"),
+                                      "--bench-cache", str(shared_cache), "--bench-protocol", "lottery"],
+                           monkeypatch, capsys)  # refused at the door: no process of its own needed
     assert code != 0 and "unknown --bench-protocol" in out and "imp" in out
 
 

@@ -14,6 +14,8 @@ from bench.training.zoo import Zoo
 
 REPO = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.xdist_group("case_metrics")  # one worker runs the module's case, once
+
 METRICS = [
     "top1", "top5", "top1_dense", "top5_dense", "params_total", "params_nonzero", "params_dense",
     "compression", "sparsity", "macs_total", "macs_nonzero", "macs_dense", "macs_other",

@@ -42,6 +42,7 @@ def cases_in(db) -> int:
         con.close()
 
 
+@pytest.mark.slow
 def test_report_reads_while_a_suite_writes_and_a_second_writer_fails_fast(tmp_path, shared_cache):
     db = tmp_path / "live.duckdb"
     proc = start_suite(SUITE, tmp_path / "s", db, shared_cache)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pytest
+from inprocess import run_pytest
 
 from bench.cli import main
 from bench.plugin.writer import ROW_PROPERTY, ResultWriter
@@ -61,19 +59,15 @@ def test_an_intact_database_passes_the_check(make_results_db, case_row):
     Store(path).close()
 
 
-def test_the_suite_stops_before_its_first_case(tmp_path, truncated, shared_cache):
+def test_the_suite_stops_before_its_first_case(tmp_path, truncated, shared_cache, monkeypatch, capsys):
     folder = tmp_path / "suite"
     folder.mkdir()
     (folder / "suite_tiny.py").write_text(textwrap.dedent(SUITE))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "BENCH_"))}
-    env |= {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "suite_tiny.py", "-p", "bench.plugin", "-p", "no:cacheprovider",
-         "--rootdir", str(folder), "--bench-db", str(truncated), "--bench-cache", str(shared_cache),
-         "--bench-methods", str(REPO / "methods"), "-q"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=300)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, out
+    code, out = run_pytest(folder, [  # refused at the door: no process of its own needed
+        "suite_tiny.py", "-p", "bench.plugin", "-p", "no:cacheprovider", "--rootdir", str(folder),
+        "--bench-db", str(truncated), "--bench-cache", str(shared_cache),
+        "--bench-methods", str(REPO / "methods"), "-q"], monkeypatch, capsys)
+    assert code == pytest.ExitCode.USAGE_ERROR, out
     assert "INTERNALERROR" not in out and "Traceback" not in out, out
     assert f"results database {truncated} is damaged" in out and "mv " in out
     assert not (folder / "a_case_ran").exists()

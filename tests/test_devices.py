@@ -90,12 +90,14 @@ def fake_gpus(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_xdist_workers_get_their_own_fake_gpu(fake_gpus):
     proc = run(fake_gpus, "-n", "2", "--bench-device", "cuda")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert sorted(p.name for p in fake_gpus.glob("gw*")) == ["gw0=cuda:0", "gw1=cuda:1"]
 
 
+@pytest.mark.slow
 def test_more_workers_than_gpus_is_refused_before_any_worker_starts(fake_gpus):
     proc = run(fake_gpus, "-n", "3", "--bench-device", "cuda")
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout + proc.stderr

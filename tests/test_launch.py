@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from test_plugin import REPO, rows
 
 from bench.cli.launch import shard_args, shard_db, split_db
@@ -35,6 +36,7 @@ def launch(folder, db, cache, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_launch_runs_the_shards_merges_them_and_resumes(tmp_path, shared_cache):
     (tmp_path / "suite_tiny.py").write_text(textwrap.dedent(SUITE))
     db = tmp_path / "grid.duckdb"

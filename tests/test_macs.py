@@ -136,3 +136,32 @@ def test_training_mode_is_restored():
     model = models.build("mlp", (1, 8, 8), 10).train()
     layer_counts(model, (1, 8, 8))
     assert model.training
+
+
+FIRST_COUNT = """
+import sys, torch
+from bench import models
+from bench.metrics.macs import load_counter
+from bench.metrics.profile import profile
+model = models.build("lenet5", (1, 28, 28), 10, "mnist5k")
+lazy = "torch._dynamo" not in sys.modules
+load_counter()
+before = set(sys.modules)
+profile(model, torch.zeros(2, 1, 28, 28))
+print(lazy, sorted(set(sys.modules) - before))
+"""
+
+
+@pytest.mark.slow
+def test_after_load_counter_the_first_count_imports_nothing():
+    """A fresh process (an xdist worker) pays torch's lazy import of torch._dynamo in load_counter,
+    not in its first case's seconds_count."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    out = subprocess.run([sys.executable, "-c", FIRST_COUNT], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["True", "[]"]

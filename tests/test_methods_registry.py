@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from inprocess import run_pytest
 
 from bench.cli import methods as methods_cli
 from bench.methods import discover
@@ -152,6 +153,7 @@ def suite_dir(tmp_path: Path, folder: Path) -> tuple[Path, Path]:
     return run, folder
 
 
+@pytest.mark.slow
 def test_a_broken_method_fails_only_its_own_cases(suite_dir, shared_cache):
     run, methods = suite_dir
     result = _run_suite(run, methods, shared_cache, "-rA")
@@ -172,9 +174,12 @@ def test_a_broken_method_fails_only_its_own_cases(suite_dir, shared_cache):
     assert "ZeroDivisionError: boom at import" in error
 
 
-def test_strict_flag_makes_a_broken_method_a_collection_error(suite_dir, shared_cache):
+def test_strict_flag_makes_a_broken_method_a_collection_error(suite_dir, shared_cache, monkeypatch, capsys):
     run, methods = suite_dir
-    result = _run_suite(run, methods, shared_cache, "--bench-strict-methods")
-    out = result.stdout + result.stderr
-    assert result.returncode != 0 and "passed" not in out
+    (run / "suite_tiny.py").write_text(SUITE)
+    code, out = run_pytest(run, ["-p", "bench.plugin", "suite_tiny.py", "-q", "-p", "no:cacheprovider",
+                                 "--bench-methods", str(methods), "--bench-db", str(run / "results.duckdb"),
+                                 "--bench-cache", str(shared_cache), "--rootdir", str(run),
+                                 "--bench-strict-methods"], monkeypatch, capsys)  # refused: in-process
+    assert code != 0 and "passed" not in out
     assert "broken method files (--bench-strict-methods)" in out and "crashes" in out

@@ -12,8 +12,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from inprocess import run_pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# These tests start pytest processes; one worker builds the serial and -n 2 runs once for all.
+pytestmark = [pytest.mark.xdist_group("plugin"), pytest.mark.slow]
 
 SUITE = '''
 import os
@@ -226,13 +230,10 @@ def test_a_locked_database_fails_the_run_before_any_case(tmp_path, shared_cache)
     assert not re.search(r"\b\d+ (passed|failed)\b", out)
 
 
-def test_options_are_grouped_and_help_opens_no_database(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["PYTHONPATH"] = str(REPO)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "bench.plugin", "--help"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0
-    section = proc.stdout.split("pruning benchmark:")[1].split("\n\n")[0]
+def test_options_are_grouped_and_help_opens_no_database(tmp_path, monkeypatch, capsys):
+    code, out = run_pytest(tmp_path, ["-p", "bench.plugin", "--help"], monkeypatch, capsys)
+    assert code == 0
+    section = out.split("pruning benchmark:")[1].split("\n\n")[0]
     options = [line.split()[0] for line in section.splitlines() if line.strip().startswith("--")]
     assert "--bench-db=PATH" in options and len(options) >= 6
     assert all(o.startswith("--bench-") for o in options)
@@ -258,15 +259,12 @@ def test_a_row_the_database_refuses_is_kept_as_an_error(tmp_path):
     assert got[0][4].startswith("row not storable") and writer.unwritable
 
 
-def test_a_session_without_cases_leaves_no_database(tmp_path):
+def test_a_session_without_cases_leaves_no_database(tmp_path, monkeypatch, capsys):
     (tmp_path / "test_plain.py").write_text("def test_nothing():\n    assert True\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["PYTHONPATH"] = str(REPO)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "bench.plugin", "-q",
-                           "test_plain.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 0, proc.stdout
-    assert "1 passed" in proc.stdout
+    code, out = run_pytest(tmp_path, ["-p", "bench.plugin", "-p", "no:cacheprovider", "-q",
+                                      "--rootdir", str(tmp_path), "test_plain.py"], monkeypatch, capsys)
+    assert code == 0, out
+    assert "1 passed" in out
     assert not list(tmp_path.glob("*.duckdb*"))
 
 

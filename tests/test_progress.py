@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from test_plugin import REPO, rows, run_suite
 
 from bench.plugin.progress import Progress, clock
@@ -35,6 +36,7 @@ def test_the_live_line_counts_and_estimates_from_the_cases_run():
     assert clock(3725) == "1h02m" and clock(185) == "3m05s"
 
 
+@pytest.mark.slow
 def test_no_live_line_without_a_terminal_but_the_time_by_phase(tmp_path, shared_cache):
     code, out = run_suite(SUITE, tmp_path / "s", tmp_path / "p.duckdb", shared_cache)
     assert code == 0 and "\r" not in out and "cases, " not in out, out
@@ -49,6 +51,7 @@ def test_no_live_line_without_a_terminal_but_the_time_by_phase(tmp_path, shared_
     assert got[0]["seconds_train"] == 0 < got[1]["seconds_train"]  # ratio 1 is not finetuned
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_one_live_line(tmp_path, shared_cache):
     (tmp_path / "suite_tiny.py").write_text(textwrap.dedent(SUITE))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "BENCH_"))}

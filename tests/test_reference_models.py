@@ -39,6 +39,7 @@ def _pretrain_with(threads: int, results) -> None:
     results.put((_sha(state), meta["threads"], torch.get_num_threads()))
 
 
+@pytest.mark.slow
 def test_pretraining_gives_the_same_weights_whatever_the_threads():
     """In this process with 2 threads, and in a fresh process with 1 (an xdist worker's count)."""
     previous = torch.get_num_threads()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from inprocess import run_pytest
 
 from bench.cli import main
 from bench.training.cache import CacheNotWritableError, WeightsCache
@@ -61,14 +62,26 @@ def project(tmp_path_factory) -> Path:
 
 
 def pytest_run(project: Path, cache: Path, *args: str, db: str = "r.duckdb") -> tuple[int, str]:
+    """The tiny suite in a fresh pytest process (for what needs one: a case that runs, a timeout)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "BENCH_"))}
     env |= {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "suite_tiny.py", "-p", "bench.plugin", "-p", "no:cacheprovider",
-         "--rootdir", str(project), "--bench-db", str(project / db), "--bench-cache", str(cache),
-         "--bench-methods", str(project / "methods"), "--bench-no-latency", "-q", *args],
+        [sys.executable, "-m", "pytest", *_args(project, cache, db), *args],
         cwd=project, env=env, capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def _args(project: Path, cache: Path, db: str = "r.duckdb") -> list[str]:
+    return ["suite_tiny.py", "-p", "bench.plugin", "-p", "no:cacheprovider", "--rootdir", str(project),
+            "--bench-db", str(project / db), "--bench-cache", str(cache),
+            "--bench-methods", str(project / "methods"), "--bench-no-latency", "-q"]
+
+
+@pytest.fixture
+def refused(project, shared_cache, monkeypatch, capsys):
+    """Factory: refused(*args) -> (exit code, output) of the tiny suite run in this process: the
+    door refuses before any case runs, so a fresh interpreter would add nothing but its start."""
+    return lambda *args: run_pytest(project, [*_args(project, shared_cache), *args], monkeypatch, capsys)
 
 
 def _error_lines(out: str) -> list[str]:
@@ -92,39 +105,40 @@ def _error_lines(out: str) -> list[str]:
     (["--bench-protocol", "imp:rewnd=lr"], "--bench-protocol 'imp:rewnd=lr': protocol 'imp' has no "
                                            "option 'rewnd' (did you mean 'rewind' or 'rewind_step'?)"),
 ])
-def test_refused_in_one_line_before_any_case(project, shared_cache, args, expected):
-    code, out = pytest_run(project, shared_cache, *args)
+def test_refused_in_one_line_before_any_case(project, refused, args, expected):
+    code, out = refused(*args)
     assert code == pytest.ExitCode.USAGE_ERROR, out
     (line,) = _error_lines(out)
     assert expected in line and "Traceback" not in out
     assert not (project / "r.duckdb").exists()  # nothing written, nothing left behind
 
 
-def test_a_device_this_machine_lacks_is_refused(project, shared_cache):
+def test_a_device_this_machine_lacks_is_refused(refused):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    code, out = pytest_run(project, shared_cache, "--bench-suite", "tiny", "--bench-device", "cuda")
+    code, out = refused("--bench-suite", "tiny", "--bench-device", "cuda")
     assert code == pytest.ExitCode.USAGE_ERROR, out
     (line,) = _error_lines(out)
     assert line.startswith("ERROR: --bench-device cuda: this machine cannot run it") and \
         line.endswith("devices here: cpu")
 
 
-def test_exact_ratio_and_seed_selection(project, shared_cache):
-    code, out = pytest_run(project, shared_cache, "--bench-suite", "tiny", "--bench-ratios", "1,2",
-                           "--bench-seeds", "1", "-k", "magnitude", "--co")
+def test_exact_ratio_and_seed_selection(refused):
+    code, out = refused("--bench-suite", "tiny", "--bench-ratios", "1,2", "--bench-seeds", "1",
+                        "-k", "magnitude", "--co")
     assert code == 0, out
     ids = sorted(line.split("[")[1].rstrip("]") for line in out.splitlines() if "::test_prune[" in line)
     assert ids == ["magnitude_global-digits-mlp-r1-s1", "magnitude_global-digits-mlp-r2-s1"]
 
 
+@pytest.mark.slow
 def test_a_case_over_the_timeout_fails_with_its_row(project, shared_cache):
-    """The slow method sleeps a minute in prune; at 10 s the case fails and its row says why.
+    """The slow method sleeps a minute in prune; at 4 s the case fails and its row says why.
     (That rows record the pruning time, prune_seconds, tests/test_case_metrics.py checks.)"""
     code, out = pytest_run(project, shared_cache, "--bench-suite", "tiny", "--bench-ratios", "2",
-                           "--bench-seeds", "0", "-k", "slow", "--bench-timeout", "10",
+                           "--bench-seeds", "0", "-k", "slow", "--bench-timeout", "4",
                            db="timeout.duckdb")
     assert code == pytest.ExitCode.TESTS_FAILED and "1 failed" in out, out
     con = duckdb.connect(str(project / "timeout.duckdb"), read_only=True)
@@ -132,7 +146,7 @@ def test_a_case_over_the_timeout_fails_with_its_row(project, shared_cache):
         (row,) = con.execute("SELECT method, status, error FROM results").fetchall()
     finally:
         con.close()
-    assert row[0] == "slow" and row[1] == "failed" and "Timeout (>10.0s)" in row[2]
+    assert row[0] == "slow" and row[1] == "failed" and "Timeout (>4.0s)" in row[2]
 
 
 def test_report_refuses_a_name_the_database_lacks(make_results_db, case_row, capsys):
@@ -180,6 +194,7 @@ def test_a_download_without_network_is_one_line(monkeypatch, tmp_path, capsys):
     assert err.count("\n") == 1 and "could not download mnist" in err and "Name or service" in err
 
 
+@pytest.mark.slow
 def test_a_method_named_like_a_standard_module_does_not_shadow_it(tmp_path):
     """Run from inside a methods folder holding random.py, `python -m bench` and pytest still get
     the standard library's random (Python puts the current folder first on sys.path for -m)."""

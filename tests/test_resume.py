@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from test_plugin import rows, run_suite
 
 from bench.harness.case import Case
@@ -31,13 +34,25 @@ def test_fails(case, bench_case):
 '''
 
 
-def test_a_second_run_skips_passed_cases_and_reruns_failed_ones(tmp_path, shared_cache):
-    db = tmp_path / "r.duckdb"
-    code, out = run_suite(SUITE, tmp_path / "s", db, shared_cache)
+# The two tests below share the first run of the suite: one worker runs them, the run once.
+pytestmark = pytest.mark.xdist_group("resume")
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, shared_cache) -> tuple[Path, Path, int, str]:
+    """The suite run once into a new database: its folder, the database, exit code and output."""
+    tmp = tmp_path_factory.mktemp("resume")
+    code, out = run_suite(SUITE, tmp / "s", tmp / "r.duckdb", shared_cache)
+    return tmp / "s", tmp / "r.duckdb", code, out
+
+
+@pytest.mark.slow
+def test_a_second_run_skips_passed_cases_and_reruns_failed_ones(first_run, shared_cache):
+    folder, db, code, out = first_run
     assert code == 1 and "2 passed" in out and "1 failed" in out, out
     first = rows(db, "SELECT run_id FROM runs")[0]["run_id"]
     # under xdist: the controller hands the finished cases to the workers in workerinput
-    code, out = run_suite(SUITE, tmp_path / "s", db, shared_cache, "-n", "2", "-rs")
+    code, out = run_suite(SUITE, folder, db, shared_cache, "-n", "2", "-rs")
     assert code == 1 and "2 skipped" in out and "1 failed" in out, out
     assert f"resume: passed in run {first}" in out
     assert "2 cases skipped by resume" in out
@@ -49,7 +64,7 @@ def test_a_second_run_skips_passed_cases_and_reruns_failed_ones(tmp_path, shared
     latest = {r["ratio"]: (r["status"], r["run_id"]) for r in load_rows(con)}
     con.close()
     assert latest[1] == ("passed", first) and latest[2] == ("passed", first)
-    code, out = run_suite(SUITE, tmp_path / "s", db, shared_cache, "--bench-rerun")
+    code, out = run_suite(SUITE, folder, db, shared_cache, "--bench-rerun")
     assert "2 passed" in out and "1 failed" in out and "skipped" not in out, out
     assert rows(db, "SELECT count(*) AS n FROM results")[0]["n"] == 7
 
@@ -83,10 +98,11 @@ def test_the_identity_before_running_needs_the_cached_weights(tmp_path):
                     WeightsCache(tmp_path)) is None
 
 
-def test_the_identity_matches_what_a_run_records(tmp_path, shared_cache):
-    db = tmp_path / "i.duckdb"
-    run_suite(SUITE, tmp_path / "s", db, shared_cache, "-k", "test_prune")
-    (row,) = rows(db, "SELECT * FROM results WHERE ratio = 2")
+@pytest.mark.slow
+def test_the_identity_matches_what_a_run_records(first_run, shared_cache):
+    db = first_run[1]
+    first = "(SELECT run_id FROM runs ORDER BY started_at LIMIT 1)"  # later runs may follow
+    (row,) = rows(db, f"SELECT * FROM results WHERE ratio = 2 AND run_id = {first}")
     assert row["status"] == "passed"
     ident = expected(Case("magnitude_global", "digits", "mlp", 2), discover(None),
                      WeightsCache(shared_cache))

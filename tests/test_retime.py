@@ -13,6 +13,8 @@ from bench.harness.env import BenchEnv
 from bench.harness.run import run_case
 from bench.training.zoo import Zoo
 
+pytestmark = pytest.mark.xdist_group("retime")  # one worker runs the module's two cases, once
+
 
 @pytest.fixture(scope="module")
 def kept(shared_cache, tmp_path_factory):

@@ -49,6 +49,7 @@ def report_json(db, *args) -> list[dict]:
     return json.loads(out.getvalue())["rows"]
 
 
+@pytest.mark.slow
 def test_three_shards_run_each_case_once_and_merge_to_the_report_of_one_run(tmp_path, shared_cache):
     one = start_suite(SUITE, tmp_path / "one", tmp_path / "one.duckdb", shared_cache, "--bench-grid", "g")
     parts = [start_suite(SUITE, tmp_path / f"s{k}", tmp_path / f"s{k}.duckdb", shared_cache,

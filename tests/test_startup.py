@@ -58,6 +58,7 @@ def test_reading_commands_do_not_import_torch(db, tmp_path, args):
     assert last == "exit=0 torch=False", out
 
 
+@pytest.mark.slow
 def test_methods_still_import_prune_context_from_bench():
     code = "import sys, bench; assert 'torch' not in sys.modules; from bench import PruneContext; " \
            "print(PruneContext.__module__, 'torch' in sys.modules)"

@@ -51,6 +51,7 @@ def _ask(cache: str, barrier, results) -> None:
     results.put((len(zoo.trained), got.meta["sha256"]))
 
 
+@pytest.mark.slow
 def test_two_processes_train_a_key_once(tmp_path):
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()

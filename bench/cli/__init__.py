@@ -40,11 +40,16 @@ def _summary(name: str) -> str:
     return doc.strip().splitlines()[0]
 
 
+def program() -> str:
+    """How the user started the command line: `prunebench` (the console script) or `python -m bench`."""
+    return "prunebench" if Path(sys.argv[0]).stem == "prunebench" else "python -m bench"
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser with one sub-command per command module. Given `argv`, only the command
     it names is imported and configured (none for `--help` or `--version`), so a command starts
     without importing what the others need (torch); without `argv`, every command is."""
-    parser = argparse.ArgumentParser(prog="python -m bench",
+    parser = argparse.ArgumentParser(prog=program(),
                                      description="Pruning benchmark: registries, results, reports.")
     parser.add_argument("--version", action="version", version=f"prunebench {bench.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

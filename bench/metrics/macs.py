@@ -52,6 +52,13 @@ class LayerCount:
         return 1 - self.weight_nonzero / self.weight_numel if self.weight_numel else 0.0
 
 
+def load_counter() -> None:
+    """Import now what the first counted forward pass would import (torch._dynamo, about 1 s of CPU:
+    torch imports it lazily on the first call of a function it keeps dynamo away from), so that a
+    process pays it once at its start and no case's `seconds_count` carries it."""
+    import torch._dynamo  # noqa: F401
+
+
 def counted_layers(model: nn.Module) -> dict[str, nn.Module]:
     """Every counted module by name, in module order (a shared module under its first name)."""
     return {name: m for name, m in model.named_modules() if isinstance(m, COUNTED_TYPES)}

@@ -13,6 +13,7 @@ from bench.harness.case import Case
 from bench.harness.env import BenchEnv
 from bench.harness.runner import execute
 from bench.harness.saved_models import ModelFolderError, check_folder
+from bench.metrics.macs import load_counter
 from bench.plugin.devices import device_of
 from bench.training.zoo import Zoo
 
@@ -44,6 +45,7 @@ def bench_env(pytestconfig: pytest.Config) -> BenchEnv:
     device = device_of(pytestconfig)  # the exact device, e.g. cuda:1 for the second worker
     # share the cores instead of oversubscribing them, serial or not; rows record the count
     torch.set_num_threads(threads.per_process(pytestconfig.getoption("bench_threads"), workers))
+    load_counter()  # once per process (each xdist worker), not in the first case's seconds_count
     return BenchEnv(
         zoo=Zoo(pytestconfig.getoption("bench_cache"), pytestconfig.getoption("bench_data"),
                 device),
