@@ -9,6 +9,8 @@ import pytest
 
 from tests.test_plugin import rows, run_suite
 
+pytestmark = [pytest.mark.xdist_group("lm"), pytest.mark.slow]  # one worker builds the tiny LM run
+
 SUITE = '''
 import pytest
 
