@@ -183,7 +183,9 @@ def test_cli_lists_every_dataset_with_availability(tmp_path, capsys):
     write_mnist(tmp_path, "MNIST", 2, 2, compress=True)
     assert main(["datasets", "--json", "--bench-data", str(tmp_path)]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert set(rows) == set(data.names())
+    assert {n for n, r in rows.items() if r["task"] == "classification"} == set(data.names())
+    assert {n for n, r in rows.items() if r["task"] == "lm"} == {"shakespeare", "wikitext2"}
+    assert rows["shakespeare"]["available"] and not rows["wikitext2"]["available"]
     assert rows["mnist"]["available"] and not rows["cifar10"]["available"]
     assert rows["digits"]["available"] and rows["cifar10"]["train"] == 50000
 

