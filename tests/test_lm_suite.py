@@ -110,18 +110,25 @@ import pytest
 from bench.harness import grid
 
 
-@pytest.mark.parametrize("case", grid.cases(methods=["wanda"], datasets=["wikitext2", "shakespeare"],
-                                            archs=["tiny_gpt", "/nowhere/llama"], ratios=[2], seeds=[0]))
+@pytest.mark.parametrize("case", grid.cases(
+    methods=["wanda"], datasets=["wikitext2", "shakespeare"],
+    archs=["tiny_gpt", "/nowhere/llama", "BERT"], ratios=[2], seeds=[0]))
 def test_prune(case, bench_case):
     bench_case(case)
 '''
 
 
 def test_missing_models_and_files_are_refused_at_the_door(tmp_path, shared_cache):
-    code, out = run_suite(MISSING, tmp_path / "suite", tmp_path / "x.duckdb", shared_cache,
+    from transformers import BertConfig
+
+    BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+               architectures=["BertModel"]).save_pretrained(tmp_path / "bert")
+    suite = MISSING.replace("BERT", str(tmp_path / "bert"))
+    code, out = run_suite(suite, tmp_path / "suite", tmp_path / "x.duckdb", shared_cache,
                           "--bench-data", str(tmp_path / "data"))
     assert code == 4, out
     assert "/nowhere/llama does not exist" in out and "wiki.test.raw" in out, out
+    assert "holds BertModel, not a causal language model" in out, out
     assert not (tmp_path / "x.duckdb").exists() or "rows written" not in out
 
 

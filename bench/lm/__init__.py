@@ -32,12 +32,20 @@ def door_problem(dataset: str, arch: str, data_root: str | os.PathLike | None = 
         if not is_lm_arch(arch):
             return (f"unknown language model {arch!r}: use one of {', '.join(EMBEDDED)} or the path "
                     "of a local Hugging Face folder")
+        import json
         from pathlib import Path
 
         folder = Path(arch).expanduser()
         if not (folder / "config.json").is_file():
             return (f"model folder {folder} {'has no config.json' if folder.is_dir() else 'does not exist'}"
                     "; name a folder written by save_pretrained")
+        try:
+            names = json.loads((folder / "config.json").read_text()).get("architectures") or []
+        except (OSError, ValueError) as exc:
+            return f"model folder {folder}: config.json cannot be read ({exc})"
+        if names and not any(n.endswith(("ForCausalLM", "LMHeadModel")) for n in names):
+            return (f"model folder {folder} holds {', '.join(names)}, not a causal language model "
+                    "(*ForCausalLM)")
     if not corpus.get(dataset).embedded:
         try:
             corpus.test_text(dataset, data_root)

@@ -135,6 +135,9 @@ class LMRun:
             dense = sorted(n for n, p in prunable.items() if p.shape[1] % self.pattern[1])
             self.row["dense_layers"] = json.dumps(dense)
             prunable = {n: p for n, p in prunable.items() if n not in dense}
+            if not prunable:
+                raise InvalidValueError(f"no prunable layer's input dimension is a multiple of "
+                                        f"{self.pattern[1]}: pattern {case.pattern} cannot apply")
         calib = lm_windows.calibration(case.dataset, case.calibration_size, self.length, case.seed,
                                        self.lm.tokenizer, self.env.zoo.data_root)
         self.row.update(calibration_windows=calib.shape[0], calibration_length=calib.shape[1],
