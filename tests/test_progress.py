@@ -9,9 +9,15 @@ import sys
 import textwrap
 
 import pytest
+from inprocess import run_pytest
 from test_plugin import REPO, rows, run_suite
 
+from bench import data
+from bench.harness.case import Case
+from bench.harness.expected import expected_steps
+from bench.plugin import progress
 from bench.plugin.progress import Progress, clock
+from bench.training import recipes
 
 SUITE = '''
 import pytest
@@ -36,10 +42,60 @@ def test_the_live_line_counts_and_estimates_from_the_cases_run():
     assert clock(3725) == "1h02m" and clock(185) == "3m05s"
 
 
+SLOW_SUITE = '''
+import time
+
+import pytest
+
+from bench.harness import grid
+
+
+@pytest.mark.parametrize("case", [
+    *grid.cases(methods=["magnitude_global"], datasets=["digits"], archs=["mlp"], ratios=[1, 2],
+                seeds=[0]),
+    *grid.cases(methods=["magnitude_global"], datasets=["digits"], archs=["mlp"], ratios=[1, 2],
+                seeds=[0], protocol="imp")])
+def test_slow(case):
+    time.sleep(0.6)
+'''
+
+
+def test_expected_steps_follow_the_recipes_and_the_protocol():
+    ds = data.get("digits")
+    ft = recipes.get(ds.finetune_recipe)
+    per_epoch = -(-ds.train_size // ft.batch_size)
+    assert expected_steps(Case("magnitude_global", "digits", "mlp", 2)) == ft.epochs * per_epoch
+    assert expected_steps(Case("magnitude_global", "digits", "mlp", 1)) == 0
+    pre = recipes.get(ds.pretrain_recipe_for("mlp"))
+    pre_epoch = -(-ds.train_size // pre.batch_size)
+    # imp at 4x, 20% a round: 7 rounds, each from the first epoch to the end of pretraining
+    assert expected_steps(Case("magnitude_global", "digits", "mlp", 4, protocol="imp")) == \
+        7 * (pre.epochs - 1) * pre_epoch
+
+
+def test_without_a_terminal_the_steps_come_first_and_a_line_at_least_every_interval(
+        tmp_path, shared_cache, monkeypatch, capsys):
+    monkeypatch.setattr(progress, "PROGRESS_INTERVAL_S", 0.2)
+    (tmp_path / "suite_slow.py").write_text(textwrap.dedent(SLOW_SUITE))
+    code, out = run_pytest(tmp_path, ["suite_slow.py", "-p", "bench.plugin", "-p", "no:cacheprovider",
+                                      "--rootdir", str(tmp_path), "--bench-db", str(tmp_path / "s.duckdb"),
+                                      "--bench-cache", str(shared_cache), "-q"], monkeypatch, capsys)
+    assert code == 0, out
+    lines = out.splitlines()
+    steps = [i for i, line in enumerate(lines) if "training steps expected" in line]
+    expected = sum(expected_steps(Case("magnitude_global", "digits", "mlp", r, protocol=p))
+                   for r in (1, 2) for p in ("oneshot", "imp"))
+    assert len(steps) == 1 and f"4 cases selected, about {expected:,} training steps" in lines[steps[0]]
+    beats = [line for line in lines if line.startswith("bench: ") and "; running " in line]
+    assert len(beats) >= 4, out  # 2.4 s of tests, a line every 0.2 s
+    assert "bench: 0/4 cases" in beats[0] and "running test_slow[" in beats[0]
+    assert any(line.startswith("bench: 3/4 cases") for line in beats), out
+
+
 @pytest.mark.slow
 def test_no_live_line_without_a_terminal_but_the_time_by_phase(tmp_path, shared_cache):
     code, out = run_suite(SUITE, tmp_path / "s", tmp_path / "p.duckdb", shared_cache)
-    assert code == 0 and "\r" not in out and "cases, " not in out, out
+    assert code == 0 and "\r" not in out and "\x1b[K" not in out, out
     assert "bench: time of 2 cases" in out and "training" in out and "evaluation" in out
     got = rows(tmp_path / "p.duckdb", "SELECT * FROM results ORDER BY ratio")
     phases = ("pretrain", "prune", "train", "eval", "count", "latency")
