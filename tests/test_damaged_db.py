@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import textwrap
 from pathlib import Path
@@ -140,3 +141,48 @@ def test_rows_still_refused_stay_kept(tmp_path, case_row):
     assert pending.take_in(store) == (0, 1)
     store.close()
     assert len(pending.read(db)) == 1
+
+
+ROW_SUITE = '''
+import pytest
+
+from bench.harness import grid
+
+
+@pytest.mark.parametrize("case", grid.cases(methods=["magnitude_global"], datasets=["digits"],
+                                            archs=["mlp"], ratios=[2], seeds=[0]))
+def test_prune(case):
+    pass  # the plugin writes the case's row (its identity, status passed)
+'''
+
+
+CASE_ID = "magnitude_global-digits-mlp-r2-s0"
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("pending_too", [False, True])
+def test_a_full_disk_is_one_line_and_the_row_is_kept_or_printed(pending_too, tmp_path, shared_cache,
+                                                                 monkeypatch, capsys):
+    (tmp_path / "suite_full.py").write_text(ROW_SUITE)
+    db = tmp_path / "full.duckdb"
+    monkeypatch.setattr(Store, "write_case", _no_space)
+    if pending_too:
+        monkeypatch.setattr(pending, "keep", _no_space)
+    code, out = run_pytest(tmp_path, ["suite_full.py", "-p", "bench.plugin", "-p", "no:cacheprovider",
+                                      "--rootdir", str(tmp_path), "--bench-db", str(db),
+                                      "--bench-cache", str(shared_cache), "-q"], monkeypatch, capsys)
+    assert "INTERNALERROR" not in out and "Traceback" not in out and code == 0, out
+    told = [line for line in out.splitlines() if "no space left" in line]
+    assert len(told) == 1 and str(db) in told[0] and "--bench-db" in told[0], out
+    if pending_too:  # nowhere on that disk: the row is printed, a line of the pending file
+        printed = [json.loads(line) for line in out.splitlines() if line.startswith('{"run"')]
+        assert [p["row"]["case_id"] for p in printed] == [CASE_ID] and "printed above" in told[0]
+    else:
+        assert [e["row"]["case_id"] for e in pending.read(db)] == [CASE_ID] and "1 rows kept" in told[0]
+        monkeypatch.undo()
+        later = ResultWriter(Store(db), {"run_id": "run-2"}, created=False)
+        assert (later.taken_in, later.still_pending) == (1, 0)
+        later.pytest_unconfigure(None)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.harness import row as rows
-from bench.results import pending
+from bench.results import disk_full, pending
 from bench.results.schema import SCHEMA_VERSION
 from bench.results.store import WRITE_WAIT_S, Store, StoreLockedError, lock_path
 
@@ -31,6 +31,8 @@ class ResultWriter:
         self.pending: list[dict] = []  # rows not written yet (a reader held the database)
         self.resumed = 0  # cases skipped because a passed row stands (bench.plugin.resume)
         self.kept = 0  # rows the database refused, kept in <db>.pending.jsonl
+        self.full = False  # the database's file system ran out of space (told in one line)
+        self.printed = 0  # rows that could not be kept on disk either: printed as JSON lines
         self.taken_in, self.still_pending = pending.take_in(store)  # kept by an earlier run
         self.created = created and not self.taken_in  # a file that now holds rows stays
 
@@ -79,9 +81,21 @@ class ResultWriter:
     def _keep(self, row: dict, exc: Exception) -> None:
         """Keep a refused row beside the database for the next run; where the database itself
         works (a value or key it refuses), also store the row's identity with status error and
-        the reason."""
-        path = pending.keep(self.store.path, self.run, row)
+        the reason. On a full file system the row is printed (a line of the pending file) if it
+        cannot be kept either."""
+        full = self.full = self.full or disk_full.is_disk_full(exc)  # later errors follow from it
+        try:
+            path = pending.keep(self.store.path, self.run, row)
+        except OSError as kept_exc:
+            if not disk_full.is_disk_full(kept_exc):
+                raise
+            self.full = True
+            print(pending.line(self.run, row), end="", file=sys.stderr, flush=True)
+            self.printed += 1
+            return
         self.kept += 1
+        if full:
+            return  # told once, in one line, at the end
         self.unwritable.append(f"{row['nodeid']}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
                                f" (kept in {path})")
         with contextlib.suppress(Exception):  # the full row is in the file already
@@ -97,7 +111,10 @@ class ResultWriter:
             except StoreLockedError:
                 print(f"bench: waiting for the reader of {self.store.path} to close it", file=sys.stderr)
             except Exception as exc:
-                self.unwritable.append(f"end of run {self.run_id} not recorded: {exc}")
+                if disk_full.is_disk_full(exc):
+                    self.full = True
+                else:
+                    self.unwritable.append(f"end of run {self.run_id} not recorded: {exc}")
                 break
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -117,13 +134,28 @@ class ResultWriter:
                                                  if self.still_pending else ""))
         for line in self.unwritable:
             terminalreporter.write_line(f"bench: the database refused a row: {line}", red=True)
-        if self.kept:
+        kept_at = pending.pending_path(self.store.path)
+        if self.full:
+            saved = [f"{self.kept} rows kept in {kept_at}"] if self.kept else []
+            if self.printed:
+                saved.append(f"{self.printed} rows printed above as JSON lines (append them to "
+                             f"{kept_at} once there is space)")
+            terminalreporter.write_line(f"bench: {disk_full.message(self.store.path)}"
+                                        + (f"; {' and '.join(saved)}; the next run takes them in"
+                                           if saved else ""), red=True)
+        elif self.kept:
             terminalreporter.write_line(
-                f"bench: {self.kept} rows kept in {pending.pending_path(self.store.path)}; the next "
+                f"bench: {self.kept} rows kept in {kept_at}; the next "
                 "run with this database takes them in", red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        self.store.close()
+        try:
+            self.store.close()
+        except Exception as exc:
+            if not disk_full.is_disk_full(exc):
+                raise
+            print(f"bench: {disk_full.message(self.store.path)}", file=sys.stderr)
+            return
         if self.created and not self.started:  # opened only to hold the lock: remove it again
             for leftover in (self.store.path, Path(f"{self.store.path}.wal"), lock_path(self.store.path)):
                 leftover.unlink(missing_ok=True)

@@ -12,14 +12,19 @@ def pending_path(db: str | Path) -> Path:
     return Path(f"{db}.pending.jsonl")
 
 
+def line(run: dict, row: dict) -> str:
+    """One refused row with its run's record: a line of the pending file."""
+    return json.dumps({"run": run, "row": row}, default=str) + "\n"
+
+
 def keep(db: str | Path, run: dict, row: dict) -> Path:
     """Append one refused row (with its run's record) as one JSON line: a single O_APPEND write,
     flushed to disk, so a crash leaves whole lines only (a torn last line is skipped on reading)."""
     path = pending_path(db)
-    line = (json.dumps({"run": run, "row": row}, default=str) + "\n").encode()
+    line_ = line(run, row).encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        view = memoryview(line)
+        view = memoryview(line_)
         while view:
             view = view[os.write(fd, view):]
         os.fsync(fd)
