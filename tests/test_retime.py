@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import duckdb
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from bench.cli import main
 from bench.harness.case import Case
 from bench.harness.env import BenchEnv
+from bench.harness.retime_fresh import unstable_across
 from bench.harness.run import run_case
 from bench.training.zoo import Zoo
 
@@ -83,7 +85,15 @@ def test_repeated_timings_give_a_median_and_a_range(kept, make_results_db, share
     speedups = sorted(t["speedup_measured_batch"] for t in got["latency"])
     assert len(speedups) == 2 and got["now batch"] == pytest.approx(sum(speedups) / 2)
     assert got["now batch range"] == f"{speedups[0]:.3g}-{speedups[1]:.3g}"
-    assert got["stable"].endswith("/2")
+    assert got["stable"].endswith("/2") or got["stable"].startswith("no: spread")
+    processes = {t["process"] for t in got["latency"]}  # each pass in a fresh process
+    assert len(processes) == 2 and os.getpid() not in processes
+
+
+def test_a_spread_across_processes_over_the_limit_marks_the_figure_unstable():
+    assert unstable_across([1.0, 1.1, 1.2]) == ""
+    assert unstable_across([1.0, 1.1, 1.7]) == "spread 64% across processes (over 50%)"
+    assert unstable_across([1.0, None]) == "" and unstable_across([]) == ""
 
 
 def test_saved_timings_land_in_the_database_and_the_realisation_view(kept, make_results_db,

@@ -10,7 +10,9 @@ The rows' own figures are printed beside the new ones. With --save every timing 
 as it is taken, in the database's `retimes` table (`report --view realisation` shows them beside
 the run's figures); without it the database is not changed. With --repeat N every model is timed
 N times, in N passes over all of them (so that a drift of the machine's speed reaches every case
-alike): the median and the range of the N speedups show how far the figure moves.
+alike), each pass in a fresh process (speedups differ more between processes than within one):
+the median and the range of the N speedups show how far the figure moves, and a range wider than
+the latency's stability limit marks the figure unstable.
 
 A kept model file that cannot be timed (gone, truncated or corrupt, of a newer format, or holding
 other weights than its row describes) is named with its cause, and the others are timed; the exit
@@ -34,7 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_options(parser.add_argument, "--bench-cache")
     parser.add_argument("--device", default="cpu", help="torch device to time on (default: cpu)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
-                        help="time every model N times, in N passes (default: 1)")
+                        help="time every model N times, in N passes, each in a fresh process "
+                        "(default: 1)")
     parser.add_argument("--save", action="store_true",
                         help="store every timing in the database's retimes table as it is taken")
     parser.add_argument("--json", action="store_true", help="print JSON (every latency column)")
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bench.harness.env import BenchEnv
     from bench.harness.retime import dense_model, kept_file_problem, retime
+    from bench.harness.retime_fresh import one_pass, unstable_across
     from bench.training.zoo import Zoo
 
     rows = [r for r in selected_rows(args) if r.get("status") == "passed"]
@@ -71,11 +75,13 @@ def run(args: argparse.Namespace) -> int:
     save = _saver(args) if args.save else None
     passes = []
     for n in range(args.repeat):
-        passes.append([])
-        for row in kept:
-            passes[-1].append(retime(row, env))
-            if save:
-                save(row, n, passes[-1][-1])
+        if args.repeat > 1:  # a fresh process per pass: the spread between processes shows
+            passes.append(one_pass(kept, args.bench_cache, args.device))
+        else:
+            passes.append([retime(row, env) for row in kept])
+        if save:
+            for row, timing in zip(kept, passes[-1], strict=True):
+                save(row, n, timing)
     out = []
     for row, timings in zip(kept, zip(*passes, strict=True), strict=True):
         line = {"case": row["case_id"], "theor.": row["speedup_theoretical"],
@@ -87,9 +93,11 @@ def run(args: argparse.Namespace) -> int:
             batch = [t.get("speedup_measured_batch") for t in timings]
             line["now batch range"] = (f"{min(batch):.3g}-{max(batch):.3g}"
                                        if None not in batch else None)
+        moved = unstable_across([t.get("speedup_measured_batch") for t in timings])
         line |= {"batch": timings[0]["latency_batch_size"],
                  "gap batch": _median_of(t.get("realisation_gap_batch") for t in timings),
-                 "stable": f"{sum(t['latency_stable'] and t['latency_batch_stable'] for t in timings)}"
+                 "stable": f"no: {moved}" if moved else
+                           f"{sum(t['latency_stable'] and t['latency_batch_stable'] for t in timings)}"
                            f"/{len(timings)}",
                  "run under load": row.get("latency_parallel")}
         out.append(line | ({"latency": list(timings)} if args.json else {}))
