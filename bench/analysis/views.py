@@ -50,12 +50,12 @@ def paired_table(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> 
     for cell, p in stats.paired_on(_passed(rows, metric), "method", a, b, metric,
                                    within=("dataset", "arch", "ratio", "pattern")):
         wins = p.pairs - p.a_wins if lower else p.a_wins  # lower: a tie (diff 0) counts for a
-        line = {"dataset": p.dataset, "arch": p.arch, "ratio": p.ratio}
-        if cell[3] not in (None, "unstructured"):
-            line["pattern"] = cell[3]
+        line = {"dataset": p.dataset, "arch": p.arch, "ratio": p.ratio, "pattern": cell[3]}
         out.append(line | {"pairs": p.pairs, f"{metric} {a} - {b}": p.mean_diff,
                            "ci95_low": p.ci_low, "ci95_high": p.ci_high,
                            f"{a} wins": f"{wins}/{p.pairs}", "p_value": p.p_value})
+    if all(line["pattern"] in (None, "unstructured") for line in out):  # one pattern: no column
+        out = [{k: v for k, v in line.items() if k != "pattern"} for line in out]
     return out
 
 
