@@ -34,7 +34,9 @@ def _run(*cmd: str) -> str:
 
 
 def _pytest_lines(out: str) -> list[str]:
-    """The progress, the bench's summary and pytest's last line (no platform header)."""
+    """The progress, the bench's summary and pytest's last line (no platform header, and without
+    the progress lines the bench adds every 30 s when its output is not a terminal)."""
+    out = re.sub(r"\nbench: \d+/\d+ cases[^\n]*\n", "", out)
     keep = [line for line in out.splitlines()
             if line.startswith(("suites/", "- bench:")) or re.match(r"=+ \d+ passed", line)]
     return keep

@@ -69,7 +69,8 @@ class Progress:
             sys.stderr.write("\r\x1b[K" + self.line())
             sys.stderr.flush()
         else:
-            self.stream.write(self.line() + self.running_text() + "\n")
+            # on a line of its own: pytest's progress letters may be mid-line
+            self.stream.write("\n" + self.line() + self.running_text() + "\n")
             self.stream.flush()
 
     def _beat_loop(self) -> None:
