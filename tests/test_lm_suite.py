@@ -166,3 +166,27 @@ def test_the_device_check_says_when_there_is_no_cuda():
     script = Path(__file__).resolve().parents[1] / "scripts" / "device_check.py"
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert done.returncode == 0 and "no CUDA device here" in done.stdout
+
+
+def test_the_prune_step_runs_with_its_fixed_threads_whatever_the_process_has(shared_cache):
+    import torch
+
+    from bench.harness.case import Case
+    from bench.harness.env import BenchEnv
+    from bench.harness.runner import execute
+    from bench.lm.run import PRUNE_THREADS
+    from bench.training.zoo import Zoo
+
+    env = BenchEnv(zoo=Zoo(shared_cache), methods_dir="methods", measure_latency=False)
+    case = Case("sparsegpt", "shakespeare", "tiny_gpt", 2, 0, pattern="2:4", calibration_size=4)
+    before = torch.get_num_threads()
+    try:
+        rows = []
+        for threads in (1, 3):
+            torch.set_num_threads(threads)
+            rows.append(execute(case, env)[0])
+            assert torch.get_num_threads() == threads  # given back after the prune step
+    finally:
+        torch.set_num_threads(before)
+    assert [r["prune_threads"] for r in rows] == [PRUNE_THREADS] * 2
+    assert rows[0]["perplexity"] == rows[1]["perplexity"]

@@ -89,7 +89,7 @@ RESULT_COLUMNS = {
     "tokens_per_s_prefill_dense": "DOUBLE", "tokens_per_s_decode": "DOUBLE",
     "tokens_per_s_decode_dense": "DOUBLE", "speedup_measured_prefill": "DOUBLE",
     "speedup_measured_decode": "DOUBLE", "latency_aa_prefill": "DOUBLE",
-    "latency_aa_decode": "DOUBLE",
+    "latency_aa_decode": "DOUBLE", "prune_threads": "INTEGER",
 }
 
 LAYER_COLUMNS = {
