@@ -76,6 +76,7 @@ class Paired:
     ci_high: float
     a_wins: int
     p_value: float  # paired t-test; with 3 seeds it has little power, read the interval
+    ties: int = 0  # pairs whose difference is exactly zero
 
 
 
@@ -177,5 +178,6 @@ def paired_on(rows: Iterable[dict], field: str, a: str, b: str, metric: str = "t
         p = float(sps.ttest_1samp(d, 0.0).pvalue) if len(d) > 1 and np.ptp(d) > 1e-9 else math.nan
         get = dict(zip(within, cell, strict=True)).get
         out.append((cell, Paired(get("dataset"), get("arch"), get("ratio"), s.n, s.mean,
-                                 s.ci_low, s.ci_high, sum(x > 0 for x in d), p)))
+                                 s.ci_low, s.ci_high, sum(x > 0 for x in d), p,
+                                 sum(x == 0 for x in d))))
     return out

@@ -49,7 +49,7 @@ def paired_table(rows: Iterable[dict], a: str, b: str, metric: str = "top1") -> 
     out = []
     for cell, p in stats.paired_on(_passed(rows, metric), "method", a, b, metric,
                                    within=("dataset", "arch", "ratio", "pattern")):
-        wins = p.pairs - p.a_wins if lower else p.a_wins  # lower: a tie (diff 0) counts for a
+        wins = p.pairs - p.a_wins - p.ties if lower else p.a_wins
         line = {"dataset": p.dataset, "arch": p.arch, "ratio": p.ratio, "pattern": cell[3]}
         out.append(line | {"pairs": p.pairs, f"{metric} {a} - {b}": p.mean_diff,
                            "ci95_low": p.ci_low, "ci95_high": p.ci_high,

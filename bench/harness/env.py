@@ -28,6 +28,9 @@ class BenchEnv:
     _methods: dict[str, Method] | None = None
     dense: dict[str, dict] = field(default_factory=dict)  # figures of each dense model, by key
     _dense_models: dict[str, nn.Module] = field(default_factory=dict)
+    # what a task keeps per process beside these, by its own keys (the LM task: its loaded
+    # language models and the dense profile of each (model, corpus, windows))
+    task_state: dict = field(default_factory=dict)
 
     def dense_model(self, pretrained: Pretrained) -> nn.Module:
         """The dense pretrained model on the bench device, built once per process and key

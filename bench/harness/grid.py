@@ -41,8 +41,10 @@ def cases(
     `fixed` sets the other Case fields (recipes, pretrain_seed...) for all of them. Without
     `methods`, every method file of the `kinds` (the ShrinkBench grids: masks at any ratio; N:M
     patterns fix their own sparsity and channel methods have their own suite)."""
+    from bench.lm.corpus import is_corpus
+
     datasets = list(datasets)
-    task = "lm" if all(Case("", d, "", 1).task == "lm" for d in datasets) else "classification"
+    task = "lm" if all(is_corpus(d) for d in datasets) else "classification"
     names = list(methods) if methods is not None else method_names(kinds=kinds, task=task)
     grid = itertools.product(names, datasets, archs, ratios, seeds)
     made = under_protocols([Case(m, d, a, r, s, **fixed) for m, d, a, r, s in grid])

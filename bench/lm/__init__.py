@@ -26,7 +26,7 @@ def door_problem(dataset: str, arch: str, data_root: str | os.PathLike | None = 
     (None: it can): an unknown model, a folder that is not a causal-LM folder, a missing file."""
     from bench.data import DatasetUnavailableError
     from bench.lm import corpus
-    from bench.lm.models import EMBEDDED, is_lm_arch
+    from bench.lm.models import EMBEDDED, causal, is_lm_arch
 
     if arch not in EMBEDDED:
         if not is_lm_arch(arch):
@@ -43,7 +43,7 @@ def door_problem(dataset: str, arch: str, data_root: str | os.PathLike | None = 
             names = json.loads((folder / "config.json").read_text()).get("architectures") or []
         except (OSError, ValueError) as exc:
             return f"model folder {folder}: config.json cannot be read ({exc})"
-        if names and not any(n.endswith(("ForCausalLM", "LMHeadModel")) for n in names):
+        if not causal(names):
             return (f"model folder {folder} holds {', '.join(names)}, not a causal language model "
                     "(*ForCausalLM)")
     if not corpus.get(dataset).embedded:

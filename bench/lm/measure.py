@@ -27,9 +27,10 @@ def dense_profile(model: nn.Module, windows: Tensor) -> Profile:
     return profile(model, windows[:1])
 
 
-def dense_figures(model: nn.Module, windows: Tensor, cache_root: Path, key: str) -> dict:
-    """Perplexity, parameters and MACs per token of the dense model (read from the cache when
-    this key was measured before)."""
+def dense_figures(model: nn.Module, windows: Tensor, prof: Profile, cache_root: Path,
+                  key: str) -> dict:
+    """Perplexity, parameters and MACs per token (from its profile `prof`) of the dense model,
+    read from the cache when this key was measured before."""
     path = Path(cache_root) / DENSE_FOLDER / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
     try:
         found = json.loads(path.read_text())
@@ -41,7 +42,6 @@ def dense_figures(model: nn.Module, windows: Tensor, cache_root: Path, key: str)
     ppl = perplexity(model, windows)
     evaluated = time.perf_counter()
     params, _ = count_params(model)
-    prof = profile(model, windows[:1])
     out = {"perplexity_dense": ppl.value, "params_dense": params,
            "macs_dense": round(prof.macs_total / windows.shape[1]),
            "seconds_eval": evaluated - start, "seconds_count": time.perf_counter() - evaluated}

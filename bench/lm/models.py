@@ -10,11 +10,13 @@ that every prunable layer is an nn.Linear of weight (out, in).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -48,6 +50,12 @@ class LanguageModel:
     context: int  # longest window the model takes
     sha256: str  # of the weights as loaded (the cached or the user's file)
     source: str  # what the weights are, in words
+
+
+def causal(architectures: list[str]) -> bool:
+    """True unless a config's `architectures` name only classes that are not causal LMs (a config
+    that names none is given the benefit of the doubt)."""
+    return not architectures or any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures)
 
 
 def is_lm_arch(name: str) -> bool:
@@ -103,7 +111,7 @@ def _from_folder(folder: Path) -> nn.Module:
     try:
         config = AutoConfig.from_pretrained(folder, local_files_only=True)
         names = getattr(config, "architectures", None) or []
-        if names and not any(n.endswith(("ForCausalLM", "LMHeadModel")) for n in names):
+        if not causal(names):
             raise ValueError(f"its config names {', '.join(names)}, not a *ForCausalLM model")
         model = AutoModelForCausalLM.from_pretrained(folder, config=config, dtype=torch.float32,
                                                      local_files_only=True)
@@ -220,10 +228,16 @@ def _folder_sha256(folder: Path) -> str:
     files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
     if not files:
         raise LanguageModelError(f"{folder} holds no weights (*.safetensors or *.bin)")
+    # hashed once per process and state of the files: resume asks it for every case of the model
+    return _hash_files(tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@lru_cache(maxsize=16)
+def _hash_files(files: tuple[tuple[str, int, int], ...]) -> str:
+    """sha256 of one file, or of the files' sha256s in order (the sizes and times key the cache)."""
     if len(files) == 1:
-        return sha256(files[0])
-    import hashlib
-    return hashlib.sha256("".join(sha256(f) for f in files).encode()).hexdigest()
+        return sha256(Path(files[0][0]))
+    return hashlib.sha256("".join(sha256(Path(f)) for f, _, _ in files).encode()).hexdigest()
 
 
 def blocks(model: nn.Module) -> tuple[str, nn.ModuleList]:

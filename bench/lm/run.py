@@ -7,6 +7,7 @@ blocks), as the papers do: ratio 2 keeps half of them (`keep_fraction` 0.5); the
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 
@@ -25,7 +26,7 @@ from bench.lm import windows as lm_windows
 from bench.lm.calibrate import sequential
 from bench.lm.measure import dense_figures, dense_profile, model_figures
 from bench.lm.models import LanguageModel, load, prunable_linears
-from bench.lm.speed import copy_model, tokens_per_second
+from bench.lm.speed import tokens_per_second
 from bench.masks import masks_hold, validate
 
 CALIBRATIONS = (None, "norms", "gram")  # what a method may declare as CALIBRATION
@@ -37,8 +38,6 @@ PRUNE_THREADS = 2
 
 class LMRun:
     """One LM case: its model (a copy of the dense model), current masks and row."""
-
-    finetune_recipe = None  # nothing is trained after pruning by default
 
     def __init__(self, case: Case, env: BenchEnv, row: dict) -> None:
         self.case, self.env, self.row = case, env, row
@@ -96,26 +95,28 @@ class LMRun:
         root = self.env.zoo.data_root
         self.test = lm_windows.test_windows(self.case.dataset, self.length, lm.tokenizer,
                                             self.corpus.eval_windows, root)
-        self.model = copy_model(lm.model).to(self.env.device).eval()
+        self.model = copy.deepcopy(lm.model).eval()  # on the device already, like the dense one
         self.row.update(pretrained_key=self.case.arch, pretrained_sha256=lm.sha256,
                         model_source=lm.source, window_length=self.length,
                         eval_sha256=lm_windows.fingerprint(self.test))
         key = f"lm:{lm.sha256}:{self.case.dataset}:{self.row['eval_sha256']}"
-        if key not in self.env.dense:
+        if key not in self.env.dense:  # once per process: the dense counts, and its figures
+            with timing.phase(self.row, "count"):
+                self.env.task_state["profile", key] = dense_profile(lm.model, self.test)
             self.env.dense[key] = timing.add_seconds(self.row, dense_figures(
-                self.model, self.test, self.env.zoo.root, key))
+                lm.model, self.test, self.env.task_state["profile", key], self.env.zoo.root, key))
         self.dense_key = key
         self.row.update({k: v for k, v in self.env.dense[key].items() if k != "layers"})
         return self.model
 
     def language_model(self) -> LanguageModel:
         """The dense model of the case's arch, loaded once per process (never pruned)."""
-        cache = self.env.__dict__.setdefault("_language_models", {})
-        if self.case.arch not in cache:
+        key = "model", self.case.arch
+        if key not in self.env.task_state:
             lm = load(self.case.arch, self.env.zoo.root)
             lm.model.to(self.env.device)
-            cache[self.case.arch] = lm
-        return cache[self.case.arch]
+            self.env.task_state[key] = lm
+        return self.env.task_state[key]
 
     # -- pruning --------------------------------------------------------------------------------
     def prune(self, ratio: float, control: str = "") -> dict[str, torch.Tensor]:
@@ -223,14 +224,9 @@ class LMRun:
         """Perplexity, counts, MACs per token and measured tokens per second, into the row."""
         env, row = self.env, self.row
         row["pruned_weights_zero"] = masks_hold(self.model, self.masks)
-        profiles = env.__dict__.setdefault("_lm_profiles", {})
-        if self.dense_key not in profiles:
-            start = time.perf_counter()
-            profiles[self.dense_key] = dense_profile(self.lm.model, self.test)
-            row["seconds_count"] += time.perf_counter() - start
-        row.update(timing.add_seconds(row, model_figures(self.model, self.test, self.masks,
-                                                         env.dense[self.dense_key],
-                                                         profiles[self.dense_key])))
+        row.update(timing.add_seconds(row, model_figures(
+            self.model, self.test, self.masks, env.dense[self.dense_key],
+            env.task_state["profile", self.dense_key])))
         row["latency_parallel"] = env.parallel
         if env.measure_latency:
             with timing.phase(row, "latency"):

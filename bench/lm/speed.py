@@ -4,7 +4,6 @@ window), each with the harness's A/A check (dense, pruned, dense timed in turn).
 
 from __future__ import annotations
 
-import copy
 import inspect
 
 import torch
@@ -80,8 +79,3 @@ def tokens_per_second(dense: nn.Module, pruned: nn.Module, window: Tensor, paral
             reasons.append(f"{figure}: {reason}")
     out["latency_unstable_reason"] = "; ".join(reasons) or None
     return out
-
-
-def copy_model(model: nn.Module) -> nn.Module:
-    """An independent copy of `model` (the dense reference a case prunes a copy of)."""
-    return copy.deepcopy(model)
