@@ -97,6 +97,7 @@ def test_the_plugin_runs_suites_from_any_folder(site, tmp_path, shared_cache):
     assert found == [("passed", "magnitude_global")]
 
 
+
 @pytest.mark.slow
 def test_the_entry_point_and_a_conftest_register_the_plugin_once(site, tmp_path, shared_cache):
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["bench.plugin"]\n')
@@ -105,3 +106,15 @@ def test_the_entry_point_and_a_conftest_register_the_plugin_once(site, tmp_path,
                    "suite_elsewhere.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 test collected" in proc.stdout
+
+
+def test_the_installed_plugin_imports_none_of_its_modules_before_pytest_registers_them(tmp_path):
+    """pytest rewrites the asserts of an installed plugin's modules, and warns of each one already
+    imported when it comes to register it (what a user of the installed package would see)."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(REPO / "suites"), "--rootdir", str(REPO),
+                           "-c", str(REPO / "pyproject.toml"), "-p", "no:cacheprovider", "-q",
+                           "--bench-db", str(tmp_path / "r.duckdb"), "--bench-no-latency",
+                           "-k", "magnitude_global and lenet5 and r1 and s0"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "cannot be rewritten" not in proc.stdout + proc.stderr, proc.stdout

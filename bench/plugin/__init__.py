@@ -12,9 +12,7 @@ import pytest
 from bench.harness import row as rows
 from bench.methods import discover
 from bench.plugin import results_db
-from bench.plugin.fixtures import EXTRA, ROW
-from bench.plugin.items import case_of
-from bench.plugin.resume import RESUMED
+from bench.plugin.items import EXTRA, RESUMED, ROW, case_of
 from bench.plugin.writer import RESUMED_PROPERTY, ROW_PROPERTY
 from bench.results import provenance
 from bench.settings import add_options
@@ -22,8 +20,9 @@ from bench.settings import add_options
 # named suites (--bench-suite) and the fixtures come with the plugin
 # (the collection filters that run last, trylast, run in the reverse of this order: shard, pairs,
 # then resume, which opens the results database once a case is left to run)
-pytest_plugins = ["bench.plugin.suites", "bench.plugin.fixtures", "bench.plugin.resume",
-                  "bench.plugin.pairs", "bench.plugin.shard", "bench.plugin.devices",
+# in an order where none imports one listed after it (pytest rewrites their asserts on import)
+pytest_plugins = ["bench.plugin.suites", "bench.plugin.devices", "bench.plugin.fixtures",
+                  "bench.plugin.resume", "bench.plugin.pairs", "bench.plugin.shard",
                   "bench.plugin.progress", "bench.plugin.door"]
 
 

@@ -15,10 +15,8 @@ from bench.harness.runner import execute
 from bench.harness.saved_models import ModelFolderError, check_folder
 from bench.metrics.macs import load_counter
 from bench.plugin.devices import device_of
+from bench.plugin.items import EXTRA, ROW
 from bench.training.zoo import Zoo
-
-ROW = pytest.StashKey[dict]()
-EXTRA = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

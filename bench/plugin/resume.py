@@ -17,12 +17,11 @@ import pytest
 from bench.harness.identity import expected
 from bench.methods import discover
 from bench.plugin import results_db
-from bench.plugin.items import case_of
+from bench.plugin.items import RESUMED, case_of
 from bench.results.finished import Finished, finished_cases, merge_finished, standing_run
 from bench.results.read import open_db
 from bench.training.cache import WeightsCache
 
-RESUMED = pytest.StashKey[str]()  # on an item: the run id whose passed row stands
 WORKERINPUT_KEY = "bench_finished"
 FINISHED = pytest.StashKey[Finished]()
 
