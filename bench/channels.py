@@ -1,6 +1,8 @@
 """Channel scores for KIND = "channel" methods: one score per output channel of each prunable
 conv/linear weight (higher = keep). The bench pools them over coupled layers and removes the
-lowest channels physically (bench.structured)."""
+lowest channels physically (bench.structured). On a language model (ctx.structures set) the
+scores are one per unit of each coupled structure instead: MLP channels and key/value head
+groups (bench.lm.scores)."""
 
 from __future__ import annotations
 
@@ -68,10 +70,39 @@ def bn_scale(ctx: PruneContext) -> dict[str, Tensor]:
             if getattr(norm, "weight", None) is not None}
 
 
+@torch.no_grad()
+def magnitude(ctx: PruneContext) -> dict[str, Tensor]:
+    """L2 norm of each output channel's filter; on a language model, of each structure unit's
+    coupled rows and columns together."""
+    if ctx.structures is not None:
+        from bench.lm import scores
+
+        return scores.magnitude(ctx)
+    return {name: _filters(p).norm(dim=1) for name, p in ctx.prunable.items()}
+
+
+def activation(ctx: PruneContext) -> dict[str, Tensor]:
+    """Language models only: |W| times the input norm of each weight's column (Wanda's score),
+    summed over each structure unit's coupled rows and columns (declare CALIBRATION = "norms")."""
+    if ctx.structures is None:
+        from bench.errors import InvalidValueError
+
+        raise InvalidValueError("activation channel scores are built for language models only "
+                                "(declare TASKS = ('lm',))")
+    from bench.lm import scores
+
+    return scores.activation(ctx)
+
+
 def taylor(ctx: PruneContext) -> dict[str, Tensor]:
     """First-order Taylor importance of each output channel, (sum over its filter and bias of
     w * dL/dw)^2, on ctx.batch with the model in eval mode, so batch-norm statistics are not used
-    from the batch nor moved (Molchanov et al., CVPR 2019); no .grad is left behind."""
+    from the batch nor moved (Molchanov et al., CVPR 2019); no .grad is left behind. On a language
+    model, |w * dL/dw| summed over each structure unit (bench.lm.scores.taylor)."""
+    if ctx.structures is not None:
+        from bench.lm import scores
+
+        return scores.taylor(ctx)
     modules = {weight_name(n): m for n, m in ctx.model.named_modules()}
     params = list(ctx.prunable.values())
     biases = [getattr(modules[n], "bias", None) for n in ctx.prunable]
@@ -98,7 +129,12 @@ def taylor(ctx: PruneContext) -> dict[str, Tensor]:
 
 
 def random(ctx: PruneContext) -> dict[str, Tensor]:
-    """Uniform random scores from the seeded ctx.generator (the baseline every criterion must beat)."""
+    """Uniform random scores from the seeded ctx.generator (the baseline every criterion must beat);
+    one per structure unit on a language model."""
+    if ctx.structures is not None:
+        from bench.lm import scores
+
+        return scores.random(ctx)
     return {name: torch.rand(p.shape[0], generator=ctx.generator, device=ctx.generator.device)
             for name, p in ctx.prunable.items()}
 

@@ -52,6 +52,9 @@ class PruneContext:
     # each prunable layer's calibration inputs when the method declares CALIBRATION
     pattern: tuple[int, int] | None = None
     inputs: object | None = None  # bench.lm.calibrate.LayerInputs
+    # channel methods on language models: the coupled structures (bench.lm.structures.Structure)
+    # that are scored and removed whole, MLP channels and key/value head groups
+    structures: list | None = None
 
     @property
     def device(self) -> torch.device:

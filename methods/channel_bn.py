@@ -10,6 +10,7 @@ from bench import PruneContext
 from bench.channels import bn_scale
 
 KIND = "channel"
+TASKS = ("classification",)  # scores output filters of conv nets; LMs: channel_magnitude*
 SCOPE = "global"
 
 

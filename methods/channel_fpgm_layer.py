@@ -9,6 +9,7 @@ from bench import PruneContext
 from bench.channels import fpgm
 
 KIND = "channel"
+TASKS = ("classification",)  # scores output filters of conv nets; LMs: channel_magnitude*
 SCOPE = "layer"
 
 

@@ -8,6 +8,7 @@ from bench import PruneContext
 from bench.channels import filter_l1
 
 KIND = "channel"
+TASKS = ("classification",)  # scores output filters of conv nets; LMs: channel_magnitude*
 SCOPE = "layer"
 
 

@@ -3,6 +3,7 @@
 Blalock et al., "What is the State of Neural Network Pruning?", MLSys 2020 (random
 baselines); Liu et al., "Rethinking the Value of Network Pruning", ICLR 2019.
 The bench pools the scores over coupled layers and removes the channels physically.
+On a language model: one random score per MLP channel and key/value head group.
 """
 
 from bench import PruneContext

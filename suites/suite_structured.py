@@ -19,7 +19,8 @@ from bench.methods import discover
 
 pytestmark = pytest.mark.bench_suite("structured")
 
-CHANNEL = sorted(n for n, m in discover().items() if m.ok and m.kind == "channel")
+CHANNEL = sorted(n for n, m in discover().items()
+                 if m.ok and m.kind == "channel" and "classification" in m.tasks)
 NM = sorted(n for n, m in discover().items() if m.ok and m.kind == "nm")
 MASK = ["magnitude_global", "magnitude_layer"]
 FIXED = {"datasets": ["mnist5k"], "ratios": (2, 4), "seeds": (0, 1, 2),

@@ -21,11 +21,13 @@ Views (--view):
               A/A or IQR check is left out, as in the summary, and counted (unstable b1,
               unstable batch); beside them, the kept
               models' later timings (python -m bench retime --save): median and range of
-              the stable ones at the largest batch, over seeds and passes.
+              the stable ones at the largest batch, over seeds and passes. Language
+              models: prefill and decode tokens-per-second speedups beside MACs per token.
   winners-measured  best method at a fixed measured speedup, beside the best at the same
               theoretical speedup (structured and unstructured together; unstable timings
               left out); a row whose kept
               model was retimed (retime --save) counts with the median of those timings.
+              Language models: lowest perplexity at a measured prefill speedup.
   all         every view above.
 """
 
@@ -35,7 +37,7 @@ import argparse
 import csv
 import sys
 
-from bench.analysis import aggregate, protocol_views, realisation, versions
+from bench.analysis import aggregate, lm_realisation, protocol_views, realisation, versions
 from bench.analysis import views as analysis
 from bench.cli._output import print_json
 from bench.cli._select import add_db, add_filters, selected_rows
@@ -176,10 +178,22 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
             out["methods within each protocol: A - B, top-1"] = protocol_views.method_pairs(rows,
                                                                                           pairs)
         elif view == "realisation":
-            out["measured vs theoretical speedup (median, IQR over seeds)"] = (
-                realisation.realisation_table(rows, retimes))
+            vision = [r for r in rows if aggregate.task_of(r) == "classification"]
+            if vision or len(vision) == len(rows):
+                out["measured vs theoretical speedup (median, IQR over seeds)"] = (
+                    realisation.realisation_table(vision, retimes))
+            if len(vision) < len(rows):
+                out["language models: measured vs theoretical speedup, prefill and decode tokens "
+                    "per second (median, IQR over seeds)"] = lm_realisation.lm_realisation_table(rows)
         elif view == "winners-measured":
-            timed = realisation.with_retimed(rows, retimes)
+            if any(aggregate.task_of(r) == "lm" for r in rows):
+                out["language models: lowest perplexity at a fixed measured prefill speedup, "
+                    "beside the same theoretical speedup"] = (
+                    lm_realisation.lm_measured_winners_table(rows))
+            vision = [r for r in rows if aggregate.task_of(r) == "classification"]
+            if not vision and len(vision) < len(rows):
+                continue
+            timed = realisation.with_retimed(vision, retimes)
             retimed = sum(r["speedup_source"] == "retimed" for r in timed)
             title = "best method at a fixed measured speedup" + (
                 f" ({retimed} of {len(timed)} rows' measured speedup from their retimed kept "

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             line["now batch range"] = (f"{min(batch):.3g}-{max(batch):.3g}"
                                        if None not in batch else None)
         moved = unstable_across([t.get("speedup_measured_batch") for t in timings])
-        line |= {"batch": timings[0]["latency_batch_size"],
+        line |= {"batch": timings[0].get("latency_batch_size"),
                  "gap batch": _median_of(t.get("realisation_gap_batch") for t in timings),
                  "stable": f"no: {moved}" if moved else
                            f"{sum(t['latency_stable'] and t['latency_batch_stable'] for t in timings)}"

@@ -49,7 +49,12 @@ def check(row: dict, env: BenchEnv) -> None:
 
 
 def dense_model(row: dict, env: BenchEnv) -> nn.Module:
-    """The dense model `row` was pruned from, from the zoo (never trained here), on env.device."""
+    """The dense model `row` was pruned from, from the zoo (never trained here), on env.device;
+    a language model from its cache, checked by sha256."""
+    if row.get("task") == "lm":
+        from bench.lm import retime as lm_retime
+
+        return lm_retime.dense_model(row, env).model
     spec = PretrainedSpec(row["dataset"], row["arch"], recipes.get(row["pretrain_recipe"]),
                           row.get("pretrain_seed") or 0)
     pretrained = env.zoo.load(spec) if spec.key == row["pretrained_key"] else None
@@ -63,7 +68,12 @@ def dense_model(row: dict, env: BenchEnv) -> nn.Module:
 
 def retime(row: dict, env: BenchEnv) -> dict:
     """The latency columns of `row` measured again now (sweep, A/A checks, speedups and gaps),
-    from its kept model against its dense model; `check` the row first."""
+    from its kept model against its dense model; `check` the row first. A language model's are
+    its prefill and decode tokens per second (bench.lm.retime)."""
+    if row.get("task") == "lm":
+        from bench.lm import retime as lm_retime
+
+        return lm_retime.retime(row, env)
     dense = dense_model(row, env)
     pruned = io.load(row["model_path"]).to(env.device).eval()
     backend = "dense" if row.get("method_kind") == "channel" else "dense-masked"

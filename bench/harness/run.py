@@ -10,6 +10,8 @@ from bench.harness.protocols.registry import Protocol
 from bench.harness.saved_models import save_model
 from bench.harness.steps import CaseRun, UnsupportedKindError
 
+LM_PROTOCOLS = ("oneshot", "recover")  # what language-model cases run
+
 
 def run_case(case: Case, env: BenchEnv, row: dict) -> dict:
     """Run `case`, filling `row` as it goes (so a failure keeps what was learnt), and return it."""
@@ -26,10 +28,13 @@ def task_run(case: Case, env: BenchEnv, row: dict):
     if case.task == "lm":
         from bench.lm.run import LMRun  # imports transformers: only when an LM case runs
 
-        if resolve(case.protocol)[0].__name__ != "oneshot":
-            raise UnsupportedKindError(f"protocol {case.protocol!r} trains the model; language-model "
-                                       "cases run the one-shot protocol (oneshot)")
+        if resolve(case.protocol)[0].__name__ not in LM_PROTOCOLS:
+            raise UnsupportedKindError(f"protocol {case.protocol!r} trains the model with a vision "
+                                       f"recipe; language-model cases run {' or '.join(LM_PROTOCOLS)}")
         return LMRun(case, env, row)
+    if resolve(case.protocol)[0].__name__ == "recover":
+        raise UnsupportedKindError("protocol 'recover' is for language models; vision cases "
+                                   "finetune with their recipe under oneshot (ft=...)")
     return CaseRun(case, env, row)
 
 

@@ -1,5 +1,6 @@
 """Keeping each case's final model (pruned, trained, measured) as `<folder>/<case_key>.pt`, so
-that it can be reused or timed again elsewhere; load it with `bench.structured.io.load`."""
+that it can be reused or timed again elsewhere; load it with `bench.structured.io.load` (a
+language model: `bench.lm.kept.load`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def save_model(run: CaseRun, folder: str | os.PathLike) -> dict:
     folder = Path(folder).expanduser().resolve()  # proved writable once, by check_folder
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run.row['case_key']}.pt"
+    info = {k: run.row.get(k) for k in INFO_COLUMNS}
+    if run.case.task == "lm":
+        from bench.lm import kept
+
+        kept.save(run.model, path, run.case.arch, run.row["pretrained_sha256"], run.masks,
+                  info | {"perplexity": run.row.get("perplexity")})
+        return {"model_path": str(path), "model_sha256": sha256(path)}
     io.save(run.model, path, run.case.arch, run.ds.input_shape, run.ds.num_classes,
-            masks=run.masks, info={k: run.row.get(k) for k in INFO_COLUMNS})
+            masks=run.masks, info=info)
     return {"model_path": str(path), "model_sha256": sha256(path)}

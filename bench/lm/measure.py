@@ -54,16 +54,17 @@ def dense_figures(model: nn.Module, windows: Tensor, prof: Profile, cache_root: 
 
 
 def model_figures(model: nn.Module, windows: Tensor, masks: dict, dense: dict,
-                  dense_prof: Profile) -> dict:
+                  dense_prof: Profile | None) -> dict:
     """Every metric of the model as evaluated; MACs are per token (of a window of the test
-    length), compression and theoretical speedup against the dense model's counts. The pruned
-    model keeps the dense model's shapes, so its MACs are the dense profile's, each layer's
-    scaled by the nonzeros counted on its weight now (no second counting pass)."""
+    length), compression and theoretical speedup against the dense model's counts. A masked
+    model keeps the dense model's shapes, so its MACs are the dense profile `dense_prof`'s, each
+    layer's scaled by the nonzeros counted on its weight now (no second counting pass); a model
+    made smaller (`dense_prof` None) is counted afresh."""
     start = time.perf_counter()
     ppl = perplexity(model, windows)
     evaluated = time.perf_counter()
     total, nonzero = count_params(model)
-    prof = recount(model, dense_prof)
+    prof = recount(model, dense_prof) if dense_prof is not None else profile(model, windows[:1])
     length = windows.shape[1]
     return {
         "seconds_eval": evaluated - start, "seconds_count": time.perf_counter() - evaluated,

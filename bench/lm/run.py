@@ -22,10 +22,13 @@ from bench.harness.case import UNSTRUCTURED, Case, parse_pattern
 from bench.harness.env import BenchEnv
 from bench.harness.steps import MethodChangedModelError, UnsupportedKindError, _check_not_revived
 from bench.lm import corpus as corpora
+from bench.lm import recovery
 from bench.lm import windows as lm_windows
 from bench.lm.calibrate import sequential
+from bench.lm.channels import prune_structures
 from bench.lm.measure import dense_figures, dense_profile, model_figures
 from bench.lm.models import LanguageModel, load, prunable_linears
+from bench.lm.perplexity import perplexity
 from bench.lm.speed import tokens_per_second
 from bench.masks import masks_hold, validate
 
@@ -48,10 +51,10 @@ class LMRun:
         if "lm" not in self.method.tasks:
             raise UnsupportedKindError(f"method {case.method!r} runs on {', '.join(self.method.tasks)} "
                                        "cases only (its TASKS), not on language models")
-        if self.method.kind == "channel":
-            raise UnsupportedKindError(
-                f"method {case.method!r} removes channels; channel pruning of language models is "
-                "not built yet: run mask methods (wanda, sparsegpt, magnitude_layer ...) on LM cases")
+        self.channel = self.method.kind == "channel"
+        if self.channel and case.pattern != UNSTRUCTURED:
+            raise InvalidValueError(f"method {case.method!r} removes whole channels and heads; an "
+                                    f"N:M pattern ({case.pattern}) is for mask methods")
         self.pattern = self._pattern()
         row["pattern"] = f"{self.pattern[0]}:{self.pattern[1]}" if self.pattern else UNSTRUCTURED
         self.calibration_kind = self.method.attributes.get("CALIBRATION")
@@ -63,6 +66,7 @@ class LMRun:
         self.corpus = corpora.get(case.dataset)
         self.model: nn.Module | None = None
         self.masks: dict[str, torch.Tensor] = {}
+        self.removed = False  # structures removed physically (channel methods)
         self.options: dict = {}
         row.update(epochs=[], train_steps=0, train_examples=0, prune_seconds=0.0, prune_steps=0,
                    pretrain_steps=0, resumed_rounds=0, finetune_recipe=None, recipe_key=None)
@@ -125,6 +129,8 @@ class LMRun:
         if control:
             raise UnsupportedKindError(f"sanity control {control!r} is not built for language models")
         case, model = self.case, self.model
+        if self.channel:
+            return self._prune_structures(ratio)
         keep = 1.0 / ratio
         if self.pattern and abs(keep - self.pattern[0] / self.pattern[1]) > 1e-9:
             n, m = self.pattern
@@ -143,11 +149,7 @@ class LMRun:
             if not prunable:
                 raise InvalidValueError(f"no prunable layer's input dimension is a multiple of "
                                         f"{self.pattern[1]}: pattern {case.pattern} cannot apply")
-        calib = lm_windows.calibration(case.dataset, case.calibration_size, self.length, case.seed,
-                                       self.lm.tokenizer, self.env.zoo.data_root)
-        self.row.update(calibration_windows=calib.shape[0], calibration_length=calib.shape[1],
-                        calibration_sha256=lm_windows.fingerprint(calib))
-        generator = torch.Generator(device=self.env.device).manual_seed(case.seed)
+        calib, generator = self._calibration()
 
         def prune_layers(names: list[str], inputs=None) -> None:
             chosen = {n: prunable[n] for n in names}
@@ -190,6 +192,38 @@ class LMRun:
         self.row["seconds_prune"] += time.perf_counter() - started
         return self.masks
 
+    def _calibration(self) -> tuple[torch.Tensor, torch.Generator]:
+        """The case's calibration windows (recorded on the row) and its seeded generator."""
+        case = self.case
+        calib = lm_windows.calibration(case.dataset, case.calibration_size, self.length, case.seed,
+                                       self.lm.tokenizer, self.env.zoo.data_root)
+        self.row.update(calibration_windows=calib.shape[0], calibration_length=calib.shape[1],
+                        calibration_sha256=lm_windows.fingerprint(calib))
+        return calib, torch.Generator(device=self.env.device).manual_seed(case.seed)
+
+    def _prune_structures(self, ratio: float) -> dict[str, torch.Tensor]:
+        """Remove MLP channels and key/value head groups physically until the model is `ratio` x
+        smaller than the dense one in the case's target unit (no masks: the model is smaller)."""
+        started = time.perf_counter()
+        calib, generator = self._calibration()
+        prunable = prunable_linears(self.model)
+        total = sum(p.numel() for p in prunable.values())
+        profile = self.env.task_state["profile", self.dense_key]
+        previous = torch.get_num_threads()
+        torch.set_num_threads(PRUNE_THREADS)
+        self.row["prune_threads"] = PRUNE_THREADS
+        try:
+            prune_structures(self.model, ratio, self.method, self.case, calib, generator,
+                             self.env.dense[self.dense_key], profile.macs_other / self.length,
+                             prunable, self.row)
+        finally:
+            torch.set_num_threads(previous)
+        self.removed = True
+        self.row["keep_fraction_achieved"] = sum(
+            p.numel() for p in prunable_linears(self.model).values()) / total
+        self.row["seconds_prune"] += time.perf_counter() - started
+        return self.masks
+
     def _check_changes(self, prunable: dict[str, nn.Parameter]) -> None:
         """Nothing outside the pruned layers changed; a method that does not declare
         UPDATES_WEIGHTS left every kept weight as it was."""
@@ -213,11 +247,24 @@ class LMRun:
 
     @property
     def pruned(self) -> bool:
-        """True when some weight is pruned."""
-        return not all(bool(m.all()) for m in self.masks.values())
+        """True when some weight is pruned or some structure removed."""
+        return self.removed or not all(bool(m.all()) for m in self.masks.values())
 
     def finetune(self) -> None:
         """Nothing: language-model cases are not trained after pruning by default."""
+
+    def recover(self, steps: int, batch: int, lr: float) -> None:
+        """The pruned model's perplexity now (perplexity_unrecovered), then `steps` next-token
+        training steps of `batch` windows of the corpus's training split (bench.lm.recovery)."""
+        case, row = self.case, self.row
+        with timing.phase(row, "eval"):
+            row["perplexity_unrecovered"] = perplexity(self.model, self.test).value
+        with timing.phase(row, "train"):
+            windows = lm_windows.calibration(case.dataset, steps * batch, self.length, case.seed,
+                                             self.lm.tokenizer, self.env.zoo.data_root)
+            loss = recovery.recover(self.model, windows, steps, batch, lr, self.masks, case.seed)
+        row.update(recovery_steps=steps, recovery_tokens=int(windows.numel()), train_steps=steps,
+                   train_examples=int(windows.shape[0]), recovery_loss=loss)
 
     # -- measuring ------------------------------------------------------------------------------
     def measure(self) -> None:
@@ -226,11 +273,15 @@ class LMRun:
         row["pruned_weights_zero"] = masks_hold(self.model, self.masks)
         row.update(timing.add_seconds(row, model_figures(
             self.model, self.test, self.masks, env.dense[self.dense_key],
-            env.task_state["profile", self.dense_key])))
+            None if self.removed else env.task_state["profile", self.dense_key])))
+        if self.removed:
+            row["target_achieved"] = (row["compression"] if self.case.target == "params"
+                                      else row["speedup_theoretical"])
         row["latency_parallel"] = env.parallel
         if env.measure_latency:
             with timing.phase(row, "latency"):
-                row.update(tokens_per_second(self.lm.model, self.model, self.test[0], env.parallel))
+                row.update(tokens_per_second(self.lm.model, self.model, self.test[0], env.parallel,
+                                             "dense" if self.removed else "dense-masked"))
             row["speedup_measured"] = row.get("speedup_measured_prefill")
             if row.get("speedup_measured") and row.get("speedup_theoretical"):
                 row["realisation_gap"] = row["speedup_measured"] / row["speedup_theoretical"]

@@ -52,13 +52,15 @@ class _Decode(nn.Module):
         return out
 
 
-def tokens_per_second(dense: nn.Module, pruned: nn.Module, window: Tensor, parallel: bool) -> dict:
+def tokens_per_second(dense: nn.Module, pruned: nn.Module, window: Tensor, parallel: bool,
+                      backend: str = "dense-masked") -> dict:
     """Prefill and decode tokens per second of `pruned` and `dense` on the first PREFILL_TOKENS
     of `window`, their ratios (speedup_measured_prefill, _decode), the A/A ratios and whether
-    each figure is stable (latency_stable: prefill, latency_batch_stable: decode)."""
+    each figure is stable (latency_stable: prefill, latency_batch_stable: decode). `backend` says
+    what is timed: masked dense weights (dense-masked), or a model made smaller (dense)."""
     ids = window[:PREFILL_TOKENS].unsqueeze(0).to(next(pruned.parameters()).device)
     out: dict = {"latency_threads": latency_metric.THREADS, "latency_parallel": parallel,
-                 "latency_backend": "dense-masked", "prefill_tokens": ids.shape[1],
+                 "latency_backend": backend, "prefill_tokens": ids.shape[1],
                  "latency_dtype": str(next(pruned.parameters()).dtype).removeprefix("torch.")}
     reasons = []
     for figure, wrap, stable_key in (("prefill", _Prefill, "latency_stable"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Steps that adding missing columns cannot do (renames, backfills), keyed by the version they reach.
 # Added columns need no step: every open adds the columns of the dicts below that a table lacks.
 MIGRATIONS: dict[int, list[str]] = {
@@ -16,6 +16,8 @@ MIGRATIONS: dict[int, list[str]] = {
     5: [],  # v5 added the retimes table (created as a missing table)
     6: [],  # v6 added results.channel_ties, the task and pattern coordinates and the
             # language-model columns (added as missing columns)
+    7: [],  # v7 added the structured LM columns (head groups removed, recovery steps, the
+            # perplexity before recovery) and a kept LM's tokens per second to retimes
 }
 
 RUN_COLUMNS = {
@@ -90,6 +92,9 @@ RESULT_COLUMNS = {
     "tokens_per_s_decode_dense": "DOUBLE", "speedup_measured_prefill": "DOUBLE",
     "speedup_measured_decode": "DOUBLE", "latency_aa_prefill": "DOUBLE",
     "latency_aa_decode": "DOUBLE", "prune_threads": "INTEGER",
+    # structured LM pruning (issue 20): key/value head groups removed of all, and the recovery
+    "heads_removed": "INTEGER", "heads_total": "INTEGER", "recovery_steps": "INTEGER",
+    "recovery_tokens": "BIGINT", "recovery_loss": "DOUBLE", "perplexity_unrecovered": "DOUBLE",
 }
 
 LAYER_COLUMNS = {
@@ -125,6 +130,12 @@ RETIME_COLUMNS = {
     "latency_unstable_reason": "VARCHAR", "latency_dtype": "VARCHAR", "latency_backend": "VARCHAR",
     "latency_sweep": "JSON", "latency_parallel": "BOOLEAN", "realisation_gap": "DOUBLE",
     "realisation_gap_batch": "DOUBLE",
+    # language models (v7): prefill and decode timings of a kept LM
+    "prefill_tokens": "INTEGER", "tokens_per_s_prefill": "DOUBLE",
+    "tokens_per_s_prefill_dense": "DOUBLE", "tokens_per_s_decode": "DOUBLE",
+    "tokens_per_s_decode_dense": "DOUBLE", "speedup_measured_prefill": "DOUBLE",
+    "speedup_measured_decode": "DOUBLE", "latency_aa_prefill": "DOUBLE",
+    "latency_aa_decode": "DOUBLE",
 }
 
 TABLES = {"runs": RUN_COLUMNS, "results": RESULT_COLUMNS, "layers": LAYER_COLUMNS,
