@@ -18,7 +18,8 @@ from bench.structured.search import prune_to_target
 from bench.structured.select import validate_scores
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = {n: m for n, m in discover(REPO / "methods").items() if m.ok and m.kind == "channel"}
+METHODS = {n: m for n, m in discover(REPO / "methods").items()
+           if m.ok and m.kind == "channel" and "classification" in m.tasks}  # LMs: test_lm_plan
 SHAPE = (3, 8, 8)
 
 

@@ -3,6 +3,7 @@ unit costs, widths rounded, one unit always kept, global and per-layer rankings,
 and the channel methods' scores on a real (tiny) model."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,8 +12,11 @@ from bench.context import PruneContext, Target, UnreachableCompressionError
 from bench.lm import plan as plans
 from bench.lm import shrink
 from bench.lm.structures import HEADS, structures
+from bench.methods import discover
 from bench.structured.select import InvalidScoresError
 from tests.test_lm_structures import IDS, llama, logits
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def setup(unit="params"):
@@ -115,3 +119,43 @@ def test_channel_scores_on_a_model(kind):
     assert len(set(scores[found[1].name].tolist())) > 40  # scores tell channels apart
     assert all(p.grad is None for p in model.parameters())
     torch.testing.assert_close(logits(model), before, rtol=0, atol=0)  # the model is untouched
+
+
+LM_CHANNEL = sorted(n for n, m in discover(REPO / "methods").items()
+                    if m.ok and m.kind == "channel" and "lm" in m.tasks)
+
+
+def test_the_shipped_lm_channel_methods_are_registered():
+    expected = [f"channel_{s}{v}" for s in ("activation", "magnitude", "random", "taylor")
+                for v in ("", "_layer")]
+    assert expected == LM_CHANNEL
+
+
+@pytest.mark.parametrize("name", LM_CHANNEL)
+def test_every_lm_channel_method_scores_every_unit_and_changes_nothing(name):
+    from bench.lm.calibrate import sequential
+    from bench.lm.channels import _AllInputs
+    from bench.lm.models import prunable_linears
+
+    method = discover(REPO / "methods")[name]
+    model = llama()
+    found = structures(model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    inputs = None
+    if method.attributes.get("CALIBRATION"):
+        inputs = _AllInputs()
+        sequential(model, IDS, [n.removesuffix(".weight") for n in prunable_linears(model)],
+                   inputs.add)
+
+    def scores(seed):
+        ctx = PruneContext(model=model, compression=2, prunable=prunable_linears(model),
+                           keep_fraction=0.5, batch=(IDS, IDS), loss_fn=None,
+                           generator=torch.Generator().manual_seed(seed), classifier="",
+                           target=Target(2), inputs=inputs, structures=found)
+        return plans.validate(method.prune(model, 2, ctx), found, name)
+
+    first = scores(0)
+    assert set(first) == {s.name for s in found}
+    assert all(torch.equal(first[k], v) for k, v in scores(0).items())  # same seed, same scores
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    assert method.attributes.get("SCOPE") == ("layer" if name.endswith("_layer") else "global")

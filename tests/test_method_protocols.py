@@ -33,6 +33,7 @@ METHODS_FOUND = discover(REPO / "methods")
 # group to score, LeNet-5 no batch norm for channel_bn), and protocols that rewind weights to a
 # dense checkpoint refuse them clearly.
 REWINDING = ("imp",)
+LM_ONLY = ("recover",)  # a short next-token recovery: tests/test_lm_channel_suite.py
 
 
 @pytest.mark.parametrize("protocol", sorted(PROTOCOLS.names()))
@@ -40,6 +41,10 @@ REWINDING = ("imp",)
 def test_every_method_runs_under_every_protocol(method, protocol, env):
     channel = METHODS_FOUND[method].kind == "channel"
     case = Case(method, "digits", "resnet20" if channel else "mlp", 3, 0, protocol=protocol, **TINY)
+    if protocol in LM_ONLY:
+        with pytest.raises(UnsupportedKindError, match="for language models"):
+            run_case(case, env, {})
+        return
     if channel and protocol in REWINDING:
         with pytest.raises(UnsupportedKindError, match=r"removed channels physically.*oneshot"):
             run_case(case, env, {})
