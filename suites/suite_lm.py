@@ -11,7 +11,9 @@ For mask methods the ratio is over the prunable weights (the linear layers insid
 as the papers give it: ratio 2 is 50% sparsity; 4 methods x (3 ratios + 2 patterns) x 3 seeds:
 60 cases. The channel methods (magnitude, activation-weighted, Taylor and random scores, each
 global and per layer) remove MLP channels and key/value head groups until the whole model does
-1.5x and 2x fewer MACs per token: 8 methods x 2 ratios x 3 seeds, 48 cases.
+1.5x and 2x fewer MACs per token: 8 methods x 2 ratios x 3 seeds, 48 cases; channel_taylor
+is also recovered with 50 steps of next-token training after pruning (protocol recover), 6 cases.
+114 cases in all.
 """
 
 import pytest
@@ -34,6 +36,10 @@ CASES += [case for pattern in ("2:4", "4:8")
 # at multiples of 8; measured in prefill and decode tokens per second
 CHANNEL = grid.method_names(kinds=("channel",), task="lm")
 CASES += grid.cases(methods=CHANNEL, ratios=(1.5, 2), target="macs", round_to=8, **FIXED)
+# ... and the best of them recovered with 50 next-token steps, paired with its one-shot cases
+RECOVERED = "recover:steps=50"
+CASES += grid.cases(methods=["channel_taylor"], ratios=(1.5, 2), target="macs", round_to=8,
+                    protocol=RECOVERED, **FIXED)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -71,7 +71,7 @@ def prune_structures(model: nn.Module, ratio: float, method, case, calib: Tensor
                channel_ties=ties, heads_removed=sum(len(chosen.removed.get(s.name, ())) for s in heads),
                heads_total=sum(s.units for s in heads))
     if ties:
-        warnings.warn(f"channel method {case.method!r} ({case.id}): {ties:.0%} of the removed units "
+        warnings.warn(f"channel method {case.method!r} ({case.id}): {ties:.2%} of the removed units "
                       f"tied a kept unit's score and were chosen by index, not by score "
                       f"(row: channel_ties)", TiedScoresWarning, stacklevel=2)
     return model

@@ -7,9 +7,11 @@ blocks), as the papers do: ratio 2 keeps half of them (`keep_fraction` 0.5); the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -175,10 +177,7 @@ class LMRun:
                     chosen[name].mul_(mask.to(chosen[name].dtype))
             self.masks.update({n: m.to(self.env.device) for n, m in masks.items()})
 
-        previous = torch.get_num_threads()
-        torch.set_num_threads(PRUNE_THREADS)  # the same masks whatever --bench-threads or -n
-        self.row["prune_threads"] = PRUNE_THREADS
-        try:
+        with self._prune_threads():
             if self.calibration_kind:
                 modules = [n.removesuffix(".weight") for n in prunable]
                 sequential(model, calib, modules,
@@ -186,11 +185,21 @@ class LMRun:
                            gram=self.calibration_kind == "gram")
             else:
                 prune_layers(list(prunable))
-        finally:
-            torch.set_num_threads(previous)
         self._check_changes(prunable)
         self.row["seconds_prune"] += time.perf_counter() - started
         return self.masks
+
+    @contextlib.contextmanager
+    def _prune_threads(self) -> Iterator[None]:
+        """PRUNE_THREADS torch threads for the prune step (the same masks whatever
+        --bench-threads or -n), on the row; the previous count restored after."""
+        previous = torch.get_num_threads()
+        torch.set_num_threads(PRUNE_THREADS)
+        self.row["prune_threads"] = PRUNE_THREADS
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
 
     def _calibration(self) -> tuple[torch.Tensor, torch.Generator]:
         """The case's calibration windows (recorded on the row) and its seeded generator."""
@@ -209,15 +218,10 @@ class LMRun:
         prunable = prunable_linears(self.model)
         total = sum(p.numel() for p in prunable.values())
         profile = self.env.task_state["profile", self.dense_key]
-        previous = torch.get_num_threads()
-        torch.set_num_threads(PRUNE_THREADS)
-        self.row["prune_threads"] = PRUNE_THREADS
-        try:
+        with self._prune_threads():
             prune_structures(self.model, ratio, self.method, self.case, calib, generator,
                              self.env.dense[self.dense_key], profile.macs_other / self.length,
                              prunable, self.row)
-        finally:
-            torch.set_num_threads(previous)
         self.removed = True
         self.row["keep_fraction_achieved"] = sum(
             p.numel() for p in prunable_linears(self.model).values()) / total

@@ -54,6 +54,7 @@ def taylor(ctx: PruneContext) -> dict[str, Tensor]:
 
 
 def random(ctx: PruneContext) -> dict[str, Tensor]:
-    """Uniform random scores per unit from the seeded ctx.generator."""
-    return {s.name: torch.rand(s.units, generator=ctx.generator, device=ctx.generator.device)
-            .to(torch.float64).cpu() for s in ctx.structures}
+    """Uniform random scores per unit from the seeded ctx.generator, in float64 (float32 draws
+    collide among the tens of thousands of units of a model, and a tie is decided by index)."""
+    return {s.name: torch.rand(s.units, generator=ctx.generator, device=ctx.generator.device,
+                               dtype=torch.float64).cpu() for s in ctx.structures}
