@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -13,7 +14,7 @@ from bench.results.schema import FAILED, passed
 METRICS = ("top1", "delta_top1", "top1_dense", "compression", "speedup_theoretical",
            "speedup_measured")
 # ... of language-model cases: perplexity (lower is better) and tokens per second
-LM_METRICS = ("perplexity", "perplexity_dense", "keep_fraction", "compression",
+LM_METRICS = ("perplexity", "perplexity_dense", "keep_fraction_achieved", "compression",
               "speedup_theoretical", "speedup_measured_prefill", "speedup_measured_decode")
 # Measured figures and the flag of their stability: left out of every view and plot when it is
 # false (the realisation gaps are measured figures too).
@@ -23,7 +24,7 @@ MEASURED = {"speedup_measured": "latency_stable", "speedup_measured_batch": "lat
             "speedup_measured_decode": "latency_batch_stable"}
 # Where the values of a metric can lie: its confidence interval is clipped to them.
 BOUNDS = {"top1": (0.0, 1.0), "top1_dense": (0.0, 1.0), "top5": (0.0, 1.0),
-          "delta_top1": (-1.0, 1.0)}
+          "delta_top1": (-1.0, 1.0), "perplexity": (1.0, math.inf)}
 
 
 def stable(row: dict, metric: str):

@@ -110,9 +110,10 @@ def display_lm(lines: list[dict], keys: tuple[str, ...]) -> list[dict]:
         shown |= {"n": line["n"], "failed": _failed(line),
                   "perplexity": _pm(line["perplexity_mean"], line["perplexity_std"]),
                   "perplexity 95% CI": _interval(line.get("perplexity_ci95_low"),
-                                                 line.get("perplexity_ci95_high"), None),
+                                                 line.get("perplexity_ci95_high"),
+                                                 line.get("perplexity_ci95_clipped")),
                   "dense": _pm(line["perplexity_dense_mean"], None),
-                  "kept of prunable": _pm(line["keep_fraction_mean"], None, digits=3),
+                  "kept of prunable": _pm(line["keep_fraction_achieved_mean"], None, digits=3),
                   "compression": _pm(line["compression_mean"], line["compression_std"]),
                   "speedup theor.": _pm(line["speedup_theoretical_mean"], None),
                   "prefill meas.": _pm(line["speedup_measured_prefill_mean"],
@@ -294,7 +295,8 @@ def print_summary(args: argparse.Namespace, rows: list[dict]) -> int:
                                        stats=aggregate.STATS | {"ci95": aggregate.ci95})
         shown = display_lm(lm_lines, lm_keys)
         print(("\n" if vision else "") + "language models: perplexity (lower is better) over the "
-              "test windows; ratio and kept fraction over the prunable weights (block linears)\n")
+              "test windows; ratio and kept fraction over the prunable weights (block linears), "
+              "a channel case's ratio over the whole model in its target unit\n")
         print(tabulate([list(r.values()) for r in shown], headers=list(shown[0]),
                        tablefmt=FORMATS[args.format], disable_numparse=True))
     if any(line.get("top1_ci95_clipped") for line in lines):
