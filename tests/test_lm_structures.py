@@ -167,24 +167,48 @@ def test_unknown_block_is_refused_with_the_families_named():
         structures(Model())
 
 
-def test_torch_pruning_graph_couples_the_mlp_as_we_do():
-    """torch-pruning's dependency graph, traced on the LLaMA block's MLP, puts the gate and up
-    rows and the down columns of a channel in one group: the coupling written down here."""
+def _coupled(model, graph, layer, idxs):
+    """Names of the linear layers torch-pruning's graph prunes with `idxs` of `layer`'s outputs."""
     import torch_pruning as tp
 
-    model = llama()
-    mlp = model.model.layers[0].mlp
+    names = {id(m): n for n, m in model.named_modules()}
+    group = graph.get_pruning_group(layer, tp.prune_linear_out_channels, idxs)
+    return {names[id(item.dep.target.module)] for item in group
+            if isinstance(item.dep.target.module, nn.Linear)}
+
+
+def _ours(structure) -> set[str]:
+    return {w.removesuffix(".weight") for w in structure.members}
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])
+def test_torch_pruning_graph_couples_the_mlp_as_we_do(family):
+    """torch-pruning's dependency graph, traced on the block's MLP, couples the layers of an MLP
+    channel that bench.lm.structures writes down (it traces the MLP module, not the whole
+    LLaMA: on that its grouping of k_proj never returns, grouped-query attention being its
+    open issue)."""
+    import torch_pruning as tp
+
+    model = FAMILIES[family]()
+    mlp = model.model.layers[0].mlp if family == "llama" else model.transformer.h[0].mlp
     graph = tp.DependencyGraph().build_dependency(mlp, example_inputs=torch.randn(1, 3, 32))
-    group = graph.get_pruning_group(mlp.up_proj, tp.prune_linear_out_channels, [5])
-    touched = {(type(item.dep.target.module).__name__, item.dep.handler.__name__
-                if hasattr(item.dep.handler, "__name__") else str(item.dep.handler))
-               for item in group}
-    names = {id(m): n for n, m in mlp.named_modules()}
-    coupled = {names[id(item.dep.target.module)] for item in group
-               if isinstance(item.dep.target.module, nn.Linear)}
-    assert coupled == {"gate_proj", "up_proj", "down_proj"}, touched
-    found = structures(model)[1]
-    assert {w.split(".")[-2] for w in found.members} == coupled
+    first = mlp.up_proj if family == "llama" else mlp.c_fc
+    prefix = "model.layers.0.mlp." if family == "llama" else "transformer.h.0.mlp."
+    assert {prefix + n for n in _coupled(mlp, graph, first, [5])} == _ours(structures(model)[1])
+
+
+def test_torch_pruning_graph_couples_opt_as_we_do():
+    """On OPT the whole model traces: its graph couples fc1 with fc2, and a head's rows of q, k
+    and v with the columns of out_proj, as the structures here do."""
+    import torch_pruning as tp
+
+    model = opt()
+    graph = tp.DependencyGraph().build_dependency(
+        model, example_inputs={"input_ids": IDS[:1]}, output_transform=lambda out: out.logits)
+    layer = model.model.decoder.layers[0]
+    found = structures(model)
+    assert _coupled(model, graph, layer.fc1, [5]) == _ours(found[1])
+    assert _coupled(model, graph, layer.self_attn.k_proj, list(range(8))) == _ours(found[0])
 
 
 def _cache_keyword(model) -> str:
