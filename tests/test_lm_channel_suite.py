@@ -125,6 +125,7 @@ def test_realisation_and_measured_winners_read_language_models(channel_run):
                          capture_output=True, text=True, check=True).stdout
     assert "language models: measured vs theoretical speedup" in out, out
     assert "language models: lowest perplexity at a fixed measured prefill speedup" in out, out
+    assert "retimed prefill" in out  # the kept model timed again above (retime --save)
 
 
 def test_recovery_lowers_perplexity_and_keeps_what_was_pruned(channel_run):

@@ -11,7 +11,15 @@ import numpy as np
 
 from bench.analysis import stats
 from bench.analysis.aggregate import stable
-from bench.analysis.realisation import AT_LEVEL, _label, _one, _unstable, median_iqr
+from bench.analysis.realisation import (
+    AT_LEVEL,
+    _by_model,
+    _label,
+    _one,
+    _timings_of,
+    _unstable,
+    median_iqr,
+)
 from bench.harness.case import CONDITION_KEYS
 from bench.results.schema import passed
 
@@ -22,11 +30,14 @@ def _lm(rows: Iterable[dict]) -> list[dict]:
     return [r for r in passed(rows) if r.get("task") == "lm" and r.get("perplexity") is not None]
 
 
-def lm_realisation_table(rows: Iterable[dict]) -> list[dict]:
+def lm_realisation_table(rows: Iterable[dict], retimes: Iterable[dict] = ()) -> list[dict]:
     """Per (dataset, arch, conditions, method, ratio, pattern): perplexity, theoretical speedup
     (MACs per token), measured prefill and decode speedups (median and IQR over seeds, figures
-    that failed their A/A check left out and counted), and the realisation gap of prefill."""
+    that failed their A/A check left out and counted), and the realisation gap of prefill. With
+    `retimes` (later timings of the kept models, python -m bench retime --save), the median and
+    range of their stable prefill speedups beside."""
     rows = _lm(rows)
+    timed = _by_model(retimes)
     conditions = [c for c in CONDITION_KEYS if len({r.get(c) for r in rows}) > 1]
     keys = ["dataset", "arch", *conditions, "method", "ratio", "pattern"]
     out = []
@@ -44,8 +55,19 @@ def lm_realisation_table(rows: Iterable[dict]) -> list[dict]:
             "gap prefill": prefill / theory if prefill and theory else None,
             "unstable prefill": _unstable(rs, PREFILL), "unstable decode": _unstable(rs, DECODE),
             "backend": _one(rs, "latency_backend"), "threads": _one(rs, "latency_threads"),
-            "under load": any(r.get("latency_parallel") for r in rs)})
+            "under load": any(r.get("latency_parallel") for r in rs)}
+            | (_retimed(rs, timed) if timed else {}))
     return out
+
+
+def _retimed(rows: list[dict], timed: dict[tuple, list[dict]]) -> dict:
+    """How many later timings of `rows`' kept models, and the median and range of the stable
+    prefill speedups among them."""
+    entries = [e for r in rows for e in _timings_of(r, timed)]
+    values = [e[PREFILL] for e in entries if e.get("latency_stable") and e.get(PREFILL)]
+    median, _ = median_iqr(values)
+    return {"retimed": len(entries), "retimed prefill": median,
+            "retimed range": f"{min(values):.3g}-{max(values):.3g}" if values else None}
 
 
 def _curve(rows: list[dict], axis: str) -> tuple[np.ndarray, np.ndarray]:

@@ -185,7 +185,8 @@ def views(args: argparse.Namespace, rows: list[dict]) -> dict[str, list[dict]]:
                     realisation.realisation_table(vision, retimes))
             if len(vision) < len(rows):
                 out["language models: measured vs theoretical speedup, prefill and decode tokens "
-                    "per second (median, IQR over seeds)"] = lm_realisation.lm_realisation_table(rows)
+                    "per second (median, IQR over seeds)"] = lm_realisation.lm_realisation_table(
+                    rows, retimes)
         elif view == "winners-measured":
             if any(aggregate.task_of(r) == "lm" for r in rows):
                 out["language models: lowest perplexity at a fixed measured prefill speedup, "
