@@ -71,6 +71,10 @@ def test_expected_steps_follow_the_recipes_and_the_protocol():
     # imp at 4x, 20% a round: 7 rounds, each from the first epoch to the end of pretraining
     assert expected_steps(Case("magnitude_global", "digits", "mlp", 4, protocol="imp")) == \
         7 * (pre.epochs - 1) * pre_epoch
+    # language models train only to recover, and as many steps as the protocol says
+    assert expected_steps(Case("wanda", "shakespeare", "tiny_gpt", 2)) == 0
+    assert expected_steps(Case("wanda", "shakespeare", "tiny_gpt", 2, protocol="recover:steps=30")) == 30
+    assert expected_steps(Case("wanda", "shakespeare", "tiny_gpt", 1, protocol="recover")) == 0
 
 
 def test_without_a_terminal_the_steps_come_first_and_a_line_at_least_every_interval(

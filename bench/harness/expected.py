@@ -20,8 +20,12 @@ def expected_steps(case: Case) -> int | None:
     from bench import data
     from bench.harness.protocols import resolve, split
 
-    if case.task != "classification":
-        return 0  # language-model cases are not trained after pruning
+    if case.task != "classification":  # language models train only to recover
+        try:
+            protocol, options = resolve(case.protocol)
+        except Exception:
+            return None
+        return options["steps"] if protocol.__name__ == "recover" and case.ratio > 1 else 0
     try:
         ds = data.get(case.dataset)
         pre = recipes.get(case.pretrain or ds.pretrain_recipe_for(case.arch))
