@@ -22,7 +22,13 @@ from torch import Tensor, nn
 from bench.context import Target, UnreachableCompressionError
 from bench.lm.structures import HEADS, MLP, Structure
 from bench.structured.search import COMPRESSION_TOLERANCE
-from bench.structured.select import SCOPES, InvalidScoresError
+from bench.structured.select import (
+    SCOPES,
+    InvalidScoresError,
+    lowest,
+    removal_counts,
+    tie_fraction,
+)
 
 BISECTION_STEPS = 40
 
@@ -86,29 +92,11 @@ def plan(found: list[Structure], scores: dict[str, Tensor], costs: dict[str, flo
          dense_total: float, fraction: float, scope: str, round_to: int = 1) -> Plan:
     """The units to remove at removal `fraction` in [0, 1] and the ratio that reaches."""
     scored = [s for s in found if s.name in scores]
-    if scope == "layer":
-        counts = [math.floor(fraction * s.units + 1e-9) for s in scored]
-    else:
-        # each structure's scores over their mean, so that structures of different sizes and
-        # scales compare (torch-pruning's "mean" normalizer): a head group sums far more weights
-        pooled = torch.cat([scores[s.name] / scores[s.name].mean().clamp(min=1e-300) for s in scored])
-        owner = torch.cat([torch.full((s.units,), i) for i, s in enumerate(scored)])
-        lowest = torch.sort(pooled, stable=True).indices[:math.floor(fraction * len(pooled) + 1e-9)]
-        counts = torch.bincount(owner[lowest], minlength=len(scored)).tolist()
-    removed, saved = {}, 0.0
-    for s, count in zip(scored, counts, strict=True):
-        keep = _kept(s.units, s.units - count, round_to if s.kind == MLP else 1)
-        order = torch.sort(scores[s.name], stable=True).indices  # lowest first; ties by index
-        removed[s.name] = sorted(order[:s.units - keep].tolist())
-        saved += len(removed[s.name]) * costs[s.name]
-    left = dense_total - saved
+    counts = removal_counts([_ranked(scores[s.name]) for s in scored], fraction, scope)
+    removed = {s.name: lowest(scores[s.name], count, round_to if s.kind == MLP else 1)
+               for s, count in zip(scored, counts, strict=True)}
+    left = dense_total - sum(len(units) * costs[name] for name, units in removed.items())
     return Plan(removed, dense_total / left if left > 0 else math.inf, fraction)
-
-
-def _kept(units: int, keep: int, step: int) -> int:
-    """`keep` raised to at least one unit and to a multiple of `step`, at most `units`."""
-    step = max(1, step)
-    return min(units, max(step, math.ceil(max(keep, 1) / step) * step))
 
 
 def search(found: list[Structure], scores: dict[str, Tensor], costs: dict[str, float],
@@ -144,14 +132,12 @@ def search(found: list[Structure], scores: dict[str, Tensor], costs: dict[str, f
 def tied(scores: dict[str, Tensor], removed: dict[str, list[int]], scope: str) -> float | None:
     """The fraction of removed units whose score equals a kept unit's in the ranking that chose
     them (chosen by index, not by score); None when nothing was removed."""
-    ranked = []
-    for name, score in scores.items():
-        gone = torch.zeros(len(score), dtype=torch.bool)
-        gone[removed.get(name, [])] = True
-        ranked.append((score[gone], score[~gone]))
-    if scope == "global":
-        ranked = [(torch.cat([r for r, _ in ranked]), torch.cat([k for _, k in ranked]))]
-    count = sum(len(r) for r, _ in ranked)
-    if not count:
-        return None
-    return sum(int(torch.isin(r, k).sum()) for r, k in ranked) / count
+    ranked = [_ranked(v) if scope == "global" else v for v in scores.values()]
+    return tie_fraction(ranked, [removed.get(n, []) for n in scores], scope)
+
+
+def _ranked(score: Tensor) -> Tensor:
+    """A structure's scores over their mean, as the global ranking compares them, so that
+    structures of different sizes and scales compare (torch-pruning's "mean" normalizer): a head
+    group sums far more weights than an MLP channel."""
+    return score / score.mean().clamp(min=1e-300)

@@ -71,19 +71,28 @@ def plan(groups: list[ChannelGroup], scores: list[Tensor | None], fraction: floa
     scored = [(g, s) for g, s in zip(groups, scores, strict=True) if s is not None]
     if not scored:
         return {}
+    counts = removal_counts([s for _, s in scored], fraction, scope)
+    return {group.root: lowest(score, count, round_to)
+            for (group, score), count in zip(scored, counts, strict=True)}
+
+
+def removal_counts(scores: list[Tensor], fraction: float, scope: str) -> list[int]:
+    """How many of each group's channels a removal `fraction` takes: the same fraction of each
+    (scope "layer"), or of all channels pooled and ranked by score (scope "global")."""
     if scope == "layer":
-        counts = [math.floor(fraction * g.channels + 1e-9) for g, _ in scored]
-    else:
-        pooled = torch.cat([s for _, s in scored])
-        owner = torch.cat([torch.full((g.channels,), i) for i, (g, _) in enumerate(scored)])
-        lowest = torch.sort(pooled, stable=True).indices[:math.floor(fraction * len(pooled) + 1e-9)]
-        counts = torch.bincount(owner[lowest], minlength=len(scored)).tolist()
-    out = {}
-    for (group, score), count in zip(scored, counts, strict=True):
-        keep = _kept(group.channels, group.channels - count, round_to)
-        order = torch.sort(score, stable=True).indices  # lowest first; ties: lower index first
-        out[group.root] = sorted(order[:group.channels - keep].tolist())
-    return out
+        return [math.floor(fraction * len(s) + 1e-9) for s in scores]
+    pooled = torch.cat(scores)
+    owner = torch.cat([torch.full((len(s),), i) for i, s in enumerate(scores)])
+    chosen = torch.sort(pooled, stable=True).indices[:math.floor(fraction * len(pooled) + 1e-9)]
+    return torch.bincount(owner[chosen], minlength=len(scores)).tolist()
+
+
+def lowest(score: Tensor, count: int, round_to: int = 1) -> list[int]:
+    """The indices of the `count` lowest scores (ties: lower index first), fewer where the
+    channels left must stay at least `round_to` (at least one) and a multiple of it."""
+    channels = len(score)
+    keep = _kept(channels, channels - count, round_to)
+    return sorted(torch.sort(score, stable=True).indices[:channels - keep].tolist())
 
 
 def tied(groups: list[ChannelGroup], scores: list[Tensor | None], removal: dict[str, list[int]],
@@ -92,13 +101,19 @@ def tied(groups: list[ChannelGroup], scores: list[Tensor | None], removal: dict[
     ranking that chose them (its group for scope "layer", every scored group for "global"): those
     were chosen by index, not by score. None when nothing was removed."""
     scored = [(g, s) for g, s in zip(groups, scores, strict=True) if s is not None]
-    ranked = [(s[removal.get(g.root, [])], _keep(s, removal.get(g.root, []))) for g, s in scored]
+    return tie_fraction([s for _, s in scored], [removal.get(g.root, []) for g, _ in scored], scope)
+
+
+def tie_fraction(scores: list[Tensor], removed: list[list[int]], scope: str) -> float | None:
+    """Of the channels `removed` from each group, the fraction whose score equals a kept one's
+    in the ranking that chose them; None when nothing was removed."""
+    ranked = [(s[gone], _keep(s, gone)) for s, gone in zip(scores, removed, strict=True)]
     if scope == "global":
         ranked = [(torch.cat([r for r, _ in ranked]), torch.cat([k for _, k in ranked]))]
-    removed = sum(len(r) for r, _ in ranked)
-    if not removed:
+    count = sum(len(r) for r, _ in ranked)
+    if not count:
         return None
-    return sum(int(torch.isin(r, k).sum()) for r, k in ranked) / removed
+    return sum(int(torch.isin(r, k).sum()) for r, k in ranked) / count
 
 
 def _keep(score: Tensor, removed: list[int]) -> Tensor:
