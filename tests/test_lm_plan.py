@@ -101,15 +101,14 @@ def test_ties_are_counted():
 @pytest.mark.parametrize("kind", ["magnitude", "activation", "taylor", "random"])
 def test_channel_scores_on_a_model(kind):
     from bench import channels
-    from bench.lm.calibrate import sequential
-    from bench.lm.channels import _AllInputs
+    from bench.lm.calibrate import DenseCalibration
     from bench.lm.models import prunable_linears
 
     model = llama()
     found = structures(model)
     before = logits(model)
-    inputs = _AllInputs()
-    sequential(model, IDS, [n.removesuffix(".weight") for n in prunable_linears(model)], inputs.add)
+    inputs = DenseCalibration(model, IDS, [n.removesuffix(".weight") for n in prunable_linears(model)],
+                              {})
     ctx = PruneContext(model=model, compression=2, prunable=prunable_linears(model), keep_fraction=0.5,
                        batch=(IDS, IDS), loss_fn=None, generator=torch.Generator().manual_seed(0),
                        classifier="", target=Target(2), inputs=inputs, structures=found)
@@ -133,19 +132,15 @@ def test_the_shipped_lm_channel_methods_are_registered():
 
 @pytest.mark.parametrize("name", LM_CHANNEL)
 def test_every_lm_channel_method_scores_every_unit_and_changes_nothing(name):
-    from bench.lm.calibrate import sequential
-    from bench.lm.channels import _AllInputs
+    from bench.lm.calibrate import DenseCalibration
     from bench.lm.models import prunable_linears
 
     method = discover(REPO / "methods")[name]
     model = llama()
     found = structures(model)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    inputs = None
-    if method.attributes.get("CALIBRATION"):
-        inputs = _AllInputs()
-        sequential(model, IDS, [n.removesuffix(".weight") for n in prunable_linears(model)],
-                   inputs.add)
+    layers = [n.removesuffix(".weight") for n in prunable_linears(model)]
+    inputs = DenseCalibration(model, IDS, layers, {})
 
     def scores(seed):
         ctx = PruneContext(model=model, compression=2, prunable=prunable_linears(model),
@@ -159,3 +154,37 @@ def test_every_lm_channel_method_scores_every_unit_and_changes_nothing(name):
     assert all(torch.equal(first[k], v) for k, v in scores(0).items())  # same seed, same scores
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
     assert method.attributes.get("SCOPE") == ("layer" if name.endswith("_layer") else "global")
+
+
+def test_dense_statistics_are_measured_once_per_model_and_windows(monkeypatch):
+    """Taylor scores and input norms of the dense model are kept for the next case of the same
+    windows, and equal what a fresh computation gives."""
+    from bench.lm import calibrate
+    from bench.lm import scores as lm_scores
+    from bench.lm.calibrate import DenseCalibration
+    from bench.lm.models import prunable_linears
+
+    model = llama()
+    found = structures(model)
+    layers = [n.removesuffix(".weight") for n in prunable_linears(model)]
+    calls = {"taylor": 0, "norms": 0}
+    real_taylor, real_sequential = lm_scores._taylor, calibrate.sequential
+    monkeypatch.setattr(lm_scores, "_taylor", lambda ctx: calls.__setitem__(
+        "taylor", calls["taylor"] + 1) or real_taylor(ctx))
+    monkeypatch.setattr(calibrate, "sequential", lambda *a, **k: calls.__setitem__(
+        "norms", calls["norms"] + 1) or real_sequential(*a, **k))
+
+    def ctx(inputs):
+        return PruneContext(model=model, compression=2, prunable=prunable_linears(model),
+                            keep_fraction=0.5, batch=(IDS, IDS), loss_fn=None,
+                            generator=torch.Generator().manual_seed(0), classifier="",
+                            target=Target(2), inputs=inputs, structures=found)
+
+    store = {}
+    first = lm_scores.taylor(ctx(DenseCalibration(model, IDS, layers, store)))
+    first[found[1].name] += 1  # a method changing what it got does not change what is kept
+    again = lm_scores.taylor(ctx(DenseCalibration(model, IDS, layers, store)))
+    fresh = lm_scores.taylor(ctx(DenseCalibration(model, IDS, layers, {})))
+    assert calls["taylor"] == 2 and all(torch.equal(again[k], fresh[k]) for k in fresh)
+    norms = [DenseCalibration(model, IDS, layers, store).norm(layers[0]) for _ in range(2)]
+    assert calls["norms"] == 1 and torch.equal(norms[0], norms[1])

@@ -45,6 +45,33 @@ class LayerInputs:
         return self._gram[name]
 
 
+class DenseCalibration:
+    """What channel methods measure of the dense model on a case's calibration windows (input
+    norms, Taylor scores), each computed on first use and kept in `store`, which the bench keys
+    by (model, windows): the cases of several methods, ratios and protocols with the same seed
+    share one pass instead of repeating it."""
+
+    def __init__(self, model: nn.Module, windows: Tensor, layers: list[str], store: dict) -> None:
+        self.model, self.windows, self.layers, self.store = model, windows, layers, store
+
+    def memo(self, key: object, make: Callable[[], object]) -> object:
+        """The value kept under `key`, made by `make()` the first time."""
+        if key not in self.store:
+            self.store[key] = make()
+        return self.store[key]
+
+    def norm(self, name: str) -> Tensor:
+        """L2 norm of each input feature of layer `name` over every calibration token (the
+        dense model's blocks in turn, as `sequential` runs them)."""
+        return self.memo("norms", self._norms)[name]
+
+    def _norms(self) -> dict[str, Tensor]:
+        found: dict[str, Tensor] = {}
+        sequential(self.model, self.windows, self.layers,
+                   lambda names, stats: found.update({n: stats.norm(n) for n in names}))
+        return found
+
+
 def sequential(model: nn.Module, windows: Tensor, layer_names: Iterable[str],
                prune_block: Callable[[list[str], LayerInputs], None], gram: bool = False) -> int:
     """Run `windows` through the model's blocks in turn; for each block, gather the inputs of its

@@ -16,36 +16,19 @@ from bench.harness.channels import DEFAULT_SCOPE, TiedScoresWarning
 from bench.harness.steps import _check_untouched
 from bench.lm import plan as plans
 from bench.lm import shrink
-from bench.lm.calibrate import LayerInputs, sequential
+from bench.lm.calibrate import DenseCalibration
 from bench.lm.structures import HEADS, structures
-
-
-class _AllInputs:
-    """The calibration inputs' statistics of every prunable layer, gathered block by block."""
-
-    def __init__(self) -> None:
-        self.by_layer: dict[str, LayerInputs] = {}
-
-    def add(self, names: list[str], stats: LayerInputs) -> None:
-        self.by_layer.update(dict.fromkeys(names, stats))
-
-    def norm(self, name: str) -> Tensor:
-        """L2 norm of each input feature of layer `name` over every calibration token."""
-        return self.by_layer[name].norm(name)
 
 
 def prune_structures(model: nn.Module, ratio: float, method, case, calib: Tensor,
                      generator: torch.Generator, dense: dict, other_macs: float,
-                     prunable: dict[str, nn.Parameter], row: dict) -> nn.Module:
-    """`model` with the structure units the method scores lowest removed, in place, so that it
-    is `ratio` x smaller than the dense model (`dense`: params_dense, macs_dense per token) in
-    the case's target unit; what was chosen goes into `row`."""
+                     prunable: dict[str, nn.Parameter], row: dict, store: dict) -> nn.Module:
+    """`model` (still the dense model) with the structure units the method scores lowest
+    removed, in place, so that it is `ratio` x smaller than the dense model (`dense`:
+    params_dense, macs_dense per token) in the case's target unit; what was chosen goes into
+    `row`. `store` keeps what is measured of the dense model on these windows (ctx.inputs)."""
     found = structures(model)
-    inputs = None
-    if method.attributes.get("CALIBRATION"):  # the dense model's inputs: nothing is pruned yet
-        inputs = _AllInputs()
-        with torch.no_grad():
-            sequential(model, calib, [n.removesuffix(".weight") for n in prunable], inputs.add)
+    inputs = DenseCalibration(model, calib, [n.removesuffix(".weight") for n in prunable], store)
     target = Target(ratio, case.target)
     ctx = PruneContext(model=model, compression=ratio, prunable=prunable, keep_fraction=1 / ratio,
                        batch=(calib, calib), loss_fn=None, generator=generator, classifier="",

@@ -219,9 +219,11 @@ class LMRun:
         total = sum(p.numel() for p in prunable.values())
         profile = self.env.task_state["profile", self.dense_key]
         with self._prune_threads():
+            store = self.env.task_state.setdefault(  # shared by the cases of these windows
+                ("calibration", self.dense_key, self.row["calibration_sha256"]), {})
             prune_structures(self.model, ratio, self.method, self.case, calib, generator,
                              self.env.dense[self.dense_key], profile.macs_other / self.length,
-                             prunable, self.row)
+                             prunable, self.row, store)
         self.removed = True
         self.row["keep_fraction_achieved"] = sum(
             p.numel() for p in prunable_linears(self.model).values()) / total

@@ -34,7 +34,15 @@ def activation(ctx: PruneContext) -> dict[str, Tensor]:
 def taylor(ctx: PruneContext) -> dict[str, Tensor]:
     """First-order Taylor importance |w * dL/dw| summed over each unit's weights (LLM-Pruner's
     element-wise first order, Ma et al., NeurIPS 2023), L the mean next-token loss over the
-    calibration windows, model in eval mode; no .grad is left behind."""
+    calibration windows, model in eval mode; no .grad is left behind. Computed once per dense
+    model and windows when ctx.inputs keeps it (bench.lm.calibrate.DenseCalibration)."""
+    if hasattr(ctx.inputs, "memo"):
+        kept = ctx.inputs.memo(("taylor", tuple(ctx.prunable)), lambda: _taylor(ctx))
+        return {name: score.clone() for name, score in kept.items()}  # the kept ones unchanged
+    return _taylor(ctx)
+
+
+def _taylor(ctx: PruneContext) -> dict[str, Tensor]:
     names, params = list(ctx.prunable), list(ctx.prunable.values())
     windows = ctx.batch[0].to(ctx.device)
     grads = [torch.zeros_like(p, dtype=torch.float32) for p in params]
