@@ -5,6 +5,7 @@ so that it computes the same logits. Read with torch.load(weights_only=True)."""
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -45,19 +46,21 @@ def is_kept_lm(saved: dict) -> bool:
     return isinstance(saved, dict) and saved.get("task") == TASK
 
 
-def load(path: str | os.PathLike, cache: str | os.PathLike | None = None) -> nn.Module:
-    """The kept language model at `path`, in eval mode: its dense model loaded from the cache
-    (refused when its sha256 differs from the one recorded), narrowed, its weights loaded."""
+def load(path: str | os.PathLike, cache: str | os.PathLike | None = None,
+         dense: models.LanguageModel | None = None) -> nn.Module:
+    """The kept language model at `path`, in eval mode, on the CPU: its dense model (a copy of
+    `dense` when given, else loaded from the cache; refused when its sha256 differs from the one
+    recorded), narrowed, its weights loaded."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if not is_kept_lm(saved) or saved.get("format") != FORMAT:
         raise InvalidValueError(f"{path}: not a kept language model of format {FORMAT} "
                                 "(saved by bench.lm.kept.save)")
-    dense = models.load(saved["arch"], cache)
+    dense = dense or models.load(saved["arch"], cache)
     if dense.sha256 != saved["pretrained_sha256"]:
         raise KeptModelMismatchError(
             f"{path} was pruned from {saved['arch']} with sha256 {saved['pretrained_sha256'][:12]}, "
             f"but the cache holds {dense.sha256[:12]}; point --bench-cache at the run's cache")
-    model = dense.model
+    model = copy.deepcopy(dense.model).cpu()
     if saved["widths"]:
         shrink.narrow(model, structures(model), saved["widths"])
     model.load_state_dict(saved["state_dict"], strict=True)

@@ -3,22 +3,18 @@ prefill and decode tokens per second on the first test window, as the case measu
 
 from __future__ import annotations
 
-from torch import nn
-
 from bench.harness.env import BenchEnv
 from bench.lm import kept, models
 from bench.lm import windows as lm_windows
 from bench.lm.corpus import get as corpus
+from bench.lm.run import dense_language_model
 from bench.lm.speed import tokens_per_second
 
 
 def dense_model(row: dict, env: BenchEnv) -> models.LanguageModel:
     """The dense language model of `row`, loaded once per process, refused when its sha256 is
     not the one the row records."""
-    key = "model", row["arch"]
-    if key not in env.task_state:
-        env.task_state[key] = models.load(row["arch"], env.zoo.root)
-    lm = env.task_state[key]
+    lm = dense_language_model(env, row["arch"])
     if lm.sha256 != row.get("pretrained_sha256"):
         raise kept.KeptModelMismatchError(
             f"{row['case_id']}: the cache {env.zoo.root} holds other weights of {row['arch']} "
@@ -31,13 +27,12 @@ def retime(row: dict, env: BenchEnv) -> dict:
     """Prefill and decode speedups of the row's kept model measured again now (speedup_measured:
     prefill, as on the row), with their A/A checks and realisation gaps."""
     lm = dense_model(row, env)
-    dense: nn.Module = lm.model.to(env.device)
-    pruned = kept.load(row["model_path"], env.zoo.root).to(env.device)
+    pruned = kept.load(row["model_path"], dense=lm).to(env.device)
     length = row.get("window_length") or min(corpus(row["dataset"]).window, lm.context)
     test = lm_windows.test_windows(row["dataset"], length, lm.tokenizer,
                                    corpus(row["dataset"]).eval_windows, env.zoo.data_root)
     backend = "dense" if row.get("method_kind") == "channel" else "dense-masked"
-    out = tokens_per_second(dense, pruned, test[0], parallel=False, backend=backend)
+    out = tokens_per_second(lm.model, pruned, test[0], parallel=False, backend=backend)
     out["speedup_measured"] = out["speedup_measured_prefill"]
     theory = row.get("speedup_theoretical")
     if theory and out["speedup_measured"]:

@@ -41,6 +41,17 @@ CALIBRATIONS = (None, "norms", "gram")  # what a method may declare as CALIBRATI
 PRUNE_THREADS = 2
 
 
+def dense_language_model(env: BenchEnv, arch: str) -> LanguageModel:
+    """The dense language model `arch` on env.device, loaded once per process and shared by
+    every case and retiming of it (never pruned: each case prunes a copy)."""
+    key = "model", arch
+    if key not in env.task_state:
+        lm = load(arch, env.zoo.root)
+        lm.model.to(env.device)
+        env.task_state[key] = lm
+    return env.task_state[key]
+
+
 class LMRun:
     """One LM case: its model (a copy of the dense model), current masks and row."""
 
@@ -117,12 +128,7 @@ class LMRun:
 
     def language_model(self) -> LanguageModel:
         """The dense model of the case's arch, loaded once per process (never pruned)."""
-        key = "model", self.case.arch
-        if key not in self.env.task_state:
-            lm = load(self.case.arch, self.env.zoo.root)
-            lm.model.to(self.env.device)
-            self.env.task_state[key] = lm
-        return self.env.task_state[key]
+        return dense_language_model(self.env, self.case.arch)
 
     # -- pruning --------------------------------------------------------------------------------
     def prune(self, ratio: float, control: str = "") -> dict[str, torch.Tensor]:
